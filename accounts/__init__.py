@@ -1,0 +1,1 @@
+"""Users, groups run by their managers, API keys and sign-in."""

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group
+from rest_framework import serializers
+
+from accounts.models import ApiKey
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    is_staff = serializers.BooleanField()
+    root = serializers.DictField(help_text="Your root folder: id and path.")
+    groups = serializers.ListField(child=serializers.CharField())
+
+
+class ApiKeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "scope", "created_at", "expires_at", "last_used_at"]
+        read_only_fields = fields
+
+
+class ApiKeyCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=1000)
+    scope = serializers.ChoiceField(choices=ApiKey.Scope.choices, default=ApiKey.Scope.WRITE)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ApiKeyCreatedSerializer(ApiKeySerializer):
+    key = serializers.CharField(help_text="The key itself. It is shown this once and never again.")
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "key"]
+        read_only_fields = fields
+
+
+class GroupSerializer(serializers.ModelSerializer):
+    members = serializers.SerializerMethodField()
+    managers = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Group
+        fields = ["id", "name", "members", "managers"]
+        read_only_fields = fields
+
+    def get_members(self, group: Group) -> list[str]:
+        return sorted(u.username for u in group.user_set.all())
+
+    def get_managers(self, group: Group) -> list[str]:
+        managers: Any = group.managers  # reverse accessor of GroupManager
+        return sorted(m.user.username for m in managers.all())
+
+
+class GroupCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=1000)
+
+
+class UsernameSerializer(serializers.Serializer):
+    username = serializers.CharField()
+
+

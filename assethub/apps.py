@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AssethubConfig(AppConfig):
+    name = "assethub"
+    verbose_name = "Asset Hub"

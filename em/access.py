@@ -1,0 +1,175 @@
+"""Who may do what to which node: the one place where sharing is resolved (ARCHITECTURE.md Sharing).
+
+Grants are stored only where they were made (django-guardian rows on `Node`); a user's effective level
+on a node is the highest grant on the node or any ancestor, to the user, to one of the user's groups or
+to *public*, and the owner of a tree (and staff) hold every right in it. Because the ancestors of a node
+are `path IN (prefixes)`, every answer here costs a constant number of queries whatever the depth:
+
+* `levels(user, nodes)` — one query for any number of nodes;
+* `scope(queryset, user)` — one query for the user's grants, then a queryset of path ranges;
+* `get_node(user, id, need=...)` — the node plus its level: 404 when the user may not see it,
+  403 when they may see it but not do what they asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db.models import CharField, Q, QuerySet, Value
+
+from em import errors, tree
+from em.models import Node, NodeGroupObjectPermission, NodeUserObjectPermission
+
+if TYPE_CHECKING:
+    from em.models import NodeQuerySet
+
+# The group that stands for "every signed-in user" (and, with EM_PUBLIC_ANONYMOUS, everyone).
+# Group names chosen by users cannot start with an underscore, so this one cannot be taken.
+PUBLIC_GROUP = "__public__"
+
+
+class Level(IntEnum):
+    NONE = 0
+    VIEW = 1
+    EDIT = 2
+    OWNER = 3  # the tree's owner or staff: every right, including sharing
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+CODENAME_LEVEL = {"view_node": Level.VIEW, "change_node": Level.EDIT, "owner": Level.OWNER}
+LEVEL_CODENAMES = {Level.VIEW: ("view_node",), Level.EDIT: ("view_node", "change_node")}
+
+
+def _is_admin(user: Any) -> bool:
+    return bool(user.is_authenticated and (user.is_superuser or user.is_staff))
+
+
+def _grant_rows(user: Any, paths: list[str] | None) -> QuerySet[Any] | None:
+    """(path, codename) of every grant reaching `user`, optionally only on `paths`; one query.
+
+    Without `paths`, the user's own root comes along as an `owner` row, so their own tree is covered.
+    Anonymous visitors see public *view* grants, and only when EM_PUBLIC_ANONYMOUS is on.
+    """
+    grant_paths = Q() if paths is None else Q(content_object__path__in=paths)
+    if not user.is_authenticated:
+        if not settings.EM_PUBLIC_ANONYMOUS:
+            return None
+        return NodeGroupObjectPermission.objects.filter(
+            grant_paths, group__name=PUBLIC_GROUP, permission__codename="view_node"
+        ).values_list("content_object__path", "permission__codename")
+    direct = NodeUserObjectPermission.objects.filter(grant_paths, user=user).values_list(
+        "content_object__path", "permission__codename"
+    )
+    via_group = NodeGroupObjectPermission.objects.filter(
+        grant_paths, Q(group__user=user) | Q(group__name=PUBLIC_GROUP)
+    ).values_list("content_object__path", "permission__codename")
+    if paths is not None:  # asked about given nodes: the caller has settled ownership already
+        return direct.union(via_group, all=True)
+    own = (
+        Node.objects.filter(parent__isnull=True, owner=user)
+        .annotate(code=Value("owner", output_field=CharField()))
+        .values_list("path", "code")
+    )
+    return own.union(direct, via_group, all=True)
+
+
+def levels(user: Any, nodes: Iterable[Node]) -> dict[UUID, Level]:
+    """The effective level of `user` on each node, in one query (none for admins and owners only)."""
+    nodes = list(nodes)
+    if _is_admin(user):
+        return {node.pk: Level.OWNER for node in nodes}
+    result = {node.pk: Level.OWNER for node in nodes if user.is_authenticated and node.owner_id == user.pk}
+    pending = [node for node in nodes if node.pk not in result]
+    if not pending:
+        return result
+    rows = _grant_rows(user, sorted({p for node in pending for p in node.ancestor_paths()}))
+    granted: dict[str, Level] = {}
+    for path, codename in rows if rows is not None else ():
+        granted[path] = max(granted.get(path, Level.NONE), CODENAME_LEVEL[codename])
+    for node in pending:
+        level = max((granted.get(p, Level.NONE) for p in node.ancestor_paths()), default=Level.NONE)
+        result[node.pk] = min(level, Level.VIEW) if not user.is_authenticated else level
+    return result
+
+
+def level(user: Any, node: Node) -> Level:
+    return levels(user, [node])[node.pk]
+
+
+def granted_roots(user: Any, minimum: Level = Level.VIEW) -> list[str]:
+    """Paths of the topmost nodes where `user` holds at least `minimum`, nested ones pruned; one query."""
+    rows = _grant_rows(user, None)
+    paths = sorted(
+        {path for path, codename in (rows if rows is not None else ()) if CODENAME_LEVEL[codename] >= minimum}
+    )
+    roots: list[str] = []
+    for path in paths:  # sorted, so an ancestor comes right before its descendants
+        if not roots or not tree.is_within(path, roots[-1]):
+            roots.append(path)
+    return roots
+
+
+def scope(queryset: NodeQuerySet, user: Any, *, minimum: Level = Level.VIEW) -> NodeQuerySet:
+    """`queryset` narrowed to live nodes where `user` holds at least `minimum`."""
+    live = queryset.live()
+    if _is_admin(user):
+        return live
+    if not user.is_authenticated and minimum > Level.VIEW:
+        return live.none()
+    ranges = Q()
+    for path in granted_roots(user, minimum):
+        low, high = tree.subtree_range(path)
+        ranges |= Q(path__gte=low, path__lt=high)
+    return live.filter(ranges) if ranges else live.none()
+
+
+@dataclass(frozen=True)
+class Access:
+    """A node together with what the requesting user may do to it."""
+
+    node: Node
+    level: Level
+
+    @property
+    def can_edit(self) -> bool:
+        return self.level >= Level.EDIT
+
+    @property
+    def can_share(self) -> bool:
+        return self.level >= Level.OWNER
+
+
+def check(user: Any, node: Node, need: Level = Level.VIEW) -> Access:
+    """The caller's access to a node already loaded; NotFound below view, PermissionDenied below `need`."""
+    have = level(user, node)
+    if have < Level.VIEW:
+        raise errors.NotFound("Node not found.")
+    if have < need:
+        raise errors.PermissionDenied(_denied_message(need))
+    return Access(node, have)
+
+
+def get_node(user: Any, node_id: UUID | str, *, need: Level = Level.VIEW, trashed: bool = False) -> Access:
+    """Load a node for `user`: live nodes only, or only trash entries with `trashed=True`."""
+    node = (
+        Node.objects.select_related("owner", "created_by", "editor", "target")
+        .filter(pk=node_id, deleted_at__isnull=not trashed)
+        .first()
+    )
+    if node is None or (trashed and not node.trashed):
+        raise errors.NotFound("Node not found.")
+    return check(user, node, need)
+
+
+def _denied_message(need: Level) -> str:
+    if need >= Level.OWNER:
+        return "Only the owner of this tree (or staff) may do this."
+    return "You can view this node but not change it."

@@ -1,0 +1,27 @@
+"""Sharing grants, stored with django-guardian on direct foreign keys to `Node`.
+
+A grant exists only where it was made; inheritance down the tree is computed by `em.access`. An
+*edit* grant is stored as both `view_node` and `change_node` so guardian's own tools (the admin,
+`get_perms`) agree with EM that edit implies view.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from .nodes import Node
+
+
+class NodeUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="user_grants")
+
+    class Meta(UserObjectPermissionBase.Meta):
+        verbose_name = "user grant"
+
+
+class NodeGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="group_grants")
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        verbose_name = "group grant"

@@ -1,0 +1,158 @@
+"""The node tree: one table for every kind of thing a user keeps (ARCHITECTURE.md §3 Nodes)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from em import tree
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+
+class Kind(models.TextChoices):
+    FOLDER = "Folder"
+    SHORTCUT = "Shortcut"
+    RUN = "Run"
+    ARTIFACT = "Artifact"
+    AUTOTUNE = "AutoTune"
+    MODEL = "Model"
+    DATASET = "Dataset"
+
+
+class StorageType(models.IntegerChoices):
+    NONE = 0, "no files"
+    FILE = 1, "one file"
+    FILES = 2, "a set of files"
+    VERSIONS = 3, "versions of sets of files"
+
+
+STORAGE_TYPE_OF_KIND: dict[str, StorageType] = {
+    Kind.FOLDER: StorageType.NONE,
+    Kind.SHORTCUT: StorageType.NONE,
+    Kind.RUN: StorageType.FILES,
+    Kind.ARTIFACT: StorageType.FILES,
+    Kind.AUTOTUNE: StorageType.FILES,
+    Kind.MODEL: StorageType.VERSIONS,
+    Kind.DATASET: StorageType.VERSIONS,
+}
+
+# Kinds that hold child nodes. Everything else holds files (or, for a shortcut, a pointer).
+CONTAINER_KINDS = frozenset({Kind.FOLDER})
+
+
+class NodeQuerySet(models.QuerySet["Node"]):
+    def live(self) -> NodeQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+    def subtree(self, path: str) -> NodeQuerySet:
+        """The node at `path` and everything below it (an index range scan)."""
+        low, high = tree.subtree_range(path)
+        return self.filter(path__gte=low, path__lt=high)
+
+    def ancestors_of(self, path: str) -> NodeQuerySet:
+        """The nodes on the way from the root to `path`, the node itself included."""
+        return self.filter(path__in=tree.ancestor_paths(path))
+
+    def visible_to(self, user: User | object, *, level: int | None = None) -> NodeQuerySet:
+        """Live nodes `user` may see (or reach `level` on): see `em.access`."""
+        from em import access
+
+        return access.scope(self, user, minimum=access.Level(level) if level else access.Level.VIEW)
+
+
+class Node(models.Model):
+    """A folder, shortcut, run, artifact, AutoTune, model or dataset in somebody's tree.
+
+    `owner` is the user whose root the node lives under; it is stored on every node (and rewritten by
+    moves across trees) because the owner holds every right and is asked for on every access check.
+    A deleted subtree keeps its place: every node in it carries the same `deleted_at`, and the node
+    the user deleted is marked `trashed` — that is the owner's trash entry.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children", db_index=False
+    )
+    path = models.CharField(max_length=tree.MAX_PATH_LENGTH, unique=True, editable=False)
+    depth = models.PositiveSmallIntegerField(editable=False)
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    target = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="shortcuts", db_index=False
+    )
+    labels = models.JSONField(default=list, blank=True)
+    description = models.TextField(blank=True, default="")
+    extra = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    editor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    trashed = models.BooleanField(default=False)
+
+    objects = NodeQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"],
+                condition=Q(deleted_at__isnull=True),
+                name="em_node_live_name_unique",
+                violation_error_message="A node with this name already exists in this folder.",
+            ),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(parent__isnull=True), name="em_node_root_name_unique"
+            ),
+            models.CheckConstraint(condition=Q(kind__in=Kind.values), name="em_node_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(parent__isnull=True, depth=0) | Q(parent__isnull=False, depth__gt=0),
+                name="em_node_root_depth",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["parent", "path"], name="em_node_parent_path"),
+            models.Index(fields=["target"], name="em_node_target", condition=Q(target__isnull=False)),
+            models.Index(
+                fields=["owner", "deleted_at"], name="em_node_trash", condition=Q(trashed=True)
+            ),
+            models.Index(fields=["owner"], name="em_node_root_owner", condition=Q(parent__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name} ({self.id})"
+
+    @property
+    def storage_type(self) -> StorageType:
+        return STORAGE_TYPE_OF_KIND[self.kind]
+
+    @property
+    def is_root(self) -> bool:
+        return self.parent_id is None
+
+    @property
+    def is_container(self) -> bool:
+        return self.kind in CONTAINER_KINDS
+
+    @property
+    def is_live(self) -> bool:
+        return self.deleted_at is None
+
+    def ancestor_paths(self) -> list[str]:
+        return tree.ancestor_paths(self.path)
+
+    def is_within(self, other: Node) -> bool:
+        """Whether this node is `other` or lies below it."""
+        return tree.is_within(self.path, other.path)

@@ -1,0 +1,196 @@
+"""Creating, changing, moving, deleting and restoring nodes.
+
+Structural writes (create, move, trash, restore) run in one transaction with the trees involved locked
+(`lock_trees`): on PostgreSQL a row lock on each tree's root, on SQLite the IMMEDIATE write lock the
+settings ask for. Every check happens before the first write, so a refused operation changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat, Substr
+from django.utils import timezone
+
+from em import access, errors, tree
+from em.access import Level
+from em.models import Kind, Node, NodeGroupObjectPermission, NodeUserObjectPermission
+
+from .paths import child_path, depth_below, display_path
+from .validation import validate_description, validate_extra, validate_labels, validate_name
+
+
+def lock_trees(*nodes: Node) -> None:
+    roots = sorted({node.path[: tree.STEP] for node in nodes})
+    list(Node.objects.select_for_update().filter(path__in=roots).order_by("path").values_list("pk"))
+
+
+def _ensure_name_free(parent: Node, name: str, *, ignore: Node | None = None) -> None:
+    clash = Node.objects.live().filter(parent=parent, name=name)
+    if ignore is not None:
+        clash = clash.exclude(pk=ignore.pk)
+    if clash.exists():
+        raise errors.NameClash(
+            f"{display_path(parent).rstrip('/')}/{name} already exists.", detail={"name": name}
+        )
+
+
+def _ensure_folder(node: Node) -> None:
+    if not node.is_container:
+        raise errors.InvalidInput(f"{display_path(node)} is a {node.kind}, not a folder.")
+
+
+def create_root(*, user: AbstractBaseUser) -> Node:
+    """The root folder of a new user's tree, named after the user."""
+    username = user.get_username()
+    with transaction.atomic():
+        last = (
+            Node.objects.filter(parent__isnull=True).order_by("-path").values_list("path", flat=True).first()
+        )
+        try:
+            return Node.objects.create(
+                path=tree.next_segment(last),
+                depth=0,
+                name=username,
+                kind=Kind.FOLDER,
+                owner=user,
+                created_by=user,
+                editor=user,
+            )
+        except IntegrityError as exc:
+            raise errors.NameClash(f"A tree named {username!r} already exists.") from exc
+
+
+def root_of(user: AbstractBaseUser) -> Node:
+    return Node.objects.get(parent__isnull=True, owner=user)
+
+
+def create_node(
+    *,
+    parent: Node,
+    name: str,
+    kind: str,
+    by: Any,
+    labels: list[str] | None = None,
+    description: str = "",
+    extra: dict[str, Any] | None = None,
+    target: Node | None = None,
+) -> Node:
+    """A new node in `parent`; a Shortcut needs a `target` the creator can see."""
+    access.check(by, parent, Level.EDIT)
+    _ensure_folder(parent)
+    name = validate_name(name)
+    if kind not in Kind.values:
+        raise errors.InvalidInput(f"Unknown kind {kind!r}; one of {', '.join(Kind.values)}.")
+    if kind == Kind.SHORTCUT:
+        if target is None:
+            raise errors.InvalidInput("A shortcut needs a target.")
+        access.check(by, target)
+    elif target is not None:
+        raise errors.InvalidInput("Only a shortcut has a target.")
+    if parent.depth + 1 > tree.MAX_DEPTH:
+        raise errors.TreeTooDeep(f"Folders nest at most {tree.MAX_DEPTH} levels deep.")
+    fields = {
+        "labels": validate_labels(labels or []),
+        "description": validate_description(description),
+        "extra": validate_extra(extra or {}),
+    }
+    with transaction.atomic():
+        lock_trees(parent)
+        _ensure_name_free(parent, name)
+        return Node.objects.create(
+            parent=parent,
+            path=child_path(parent),
+            depth=parent.depth + 1,
+            name=name,
+            kind=kind,
+            owner_id=parent.owner_id,
+            target=target,
+            created_by=by,
+            editor=by,
+            **fields,
+        )
+
+
+def update_node(
+    *,
+    node: Node,
+    by: Any,
+    name: str | None = None,
+    labels: list[str] | None = None,
+    description: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Node:
+    """Rename, relabel, redescribe: only what is given changes."""
+    access.check(by, node, Level.EDIT)
+    changes: dict[str, Any] = {}
+    if name is not None and name != node.name:
+        if node.is_root:
+            raise errors.InvalidInput("A user's root folder is named after the user and cannot be renamed.")
+        changes["name"] = validate_name(name)
+    if labels is not None:
+        changes["labels"] = validate_labels(labels)
+    if description is not None:
+        changes["description"] = validate_description(description)
+    if extra is not None:
+        changes["extra"] = validate_extra(extra)
+    with transaction.atomic():
+        if "name" in changes:
+            assert node.parent is not None
+            lock_trees(node)
+            _ensure_name_free(node.parent, changes["name"], ignore=node)
+        for field, value in changes.items():
+            setattr(node, field, value)
+        node.editor = by
+        node.save(update_fields=[*changes, "editor", "modified_at"])
+    return node
+
+
+def relocate_subtree(node: Node, destination: Node) -> None:
+    """Re-root the subtree of `node` under `destination`, dropping every grant inside it.
+
+    Two bulk statements whatever the size of the subtree: a DELETE of its grants (it takes exactly the
+    destination's permissions) and one UPDATE rewriting path, depth and owner.
+    """
+    old_path = node.path
+    new_path = child_path(destination)
+    low, high = tree.subtree_range(old_path)
+    for grants in (NodeUserObjectPermission, NodeGroupObjectPermission):
+        grants.objects.filter(content_object__path__gte=low, content_object__path__lt=high).delete()
+    Node.objects.subtree(old_path).update(
+        path=Concat(Value(new_path), Substr("path", len(old_path) + 1)),
+        depth=F("depth") + (destination.depth + 1 - node.depth),
+        owner_id=destination.owner_id,
+    )
+    node.path, node.depth, node.owner_id = new_path, destination.depth + 1, destination.owner_id
+    node.parent = destination
+
+
+def move_node(*, node: Node, destination: Node, by: Any, name: str | None = None) -> Node:
+    """Move (and optionally rename) `node` into `destination`; it takes the destination's permissions."""
+    access.check(by, node, Level.EDIT)
+    access.check(by, destination, Level.EDIT)
+    if node.is_root:
+        raise errors.InvalidMove("A user's root folder cannot be moved.")
+    _ensure_folder(destination)
+    if destination.is_within(node):
+        raise errors.InvalidMove(
+            f"Cannot move {display_path(node)} into itself or one of its descendants."
+        )
+    new_name = node.name if name is None else validate_name(name)
+    if destination.pk == node.parent_id and new_name == node.name:
+        return node
+    if destination.depth + 1 + depth_below(node) > tree.MAX_DEPTH:
+        raise errors.TreeTooDeep(f"Folders nest at most {tree.MAX_DEPTH} levels deep; this move exceeds that.")
+    with transaction.atomic():
+        lock_trees(node, destination)
+        _ensure_name_free(destination, new_name, ignore=node)
+        if destination.pk != node.parent_id:
+            relocate_subtree(node, destination)
+        node.name = new_name
+        node.editor = by
+        node.save(update_fields=["parent", "name", "editor", "modified_at"])
+    return node

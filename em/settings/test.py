@@ -1,0 +1,32 @@
+"""Test settings: base settings with a fast password hasher and, when asked, PostgreSQL and Redis.
+
+`EM_TEST_DATABASE_URL` points the suite at PostgreSQL (the CI run does both SQLite and PostgreSQL);
+`EM_TEST_REDIS_URL` is the broker that integration tests start a real Celery worker against.
+"""
+
+from __future__ import annotations
+
+from .base import *  # noqa: F403
+from .base import DATA_DIR, env
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+_test_db = env.str("EM_TEST_DATABASE_URL", default="")
+if _test_db:
+    DATABASES = {"default": env.db_url_config(_test_db)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / "test.sqlite3"),
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+            "TEST": {"NAME": ""},
+        }
+    }
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = "memory://"
+CELERY_RESULT_BACKEND = None
+STORAGES["default"] = {  # noqa: F405
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(DATA_DIR / "test-files")},
+}
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
