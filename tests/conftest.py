@@ -1,0 +1,98 @@
+"""Shared fixtures and the rules for tests that need real services.
+
+`postgres` tests run only when the suite runs on PostgreSQL (EM_TEST_DATABASE_URL); `redis` and
+`celery` tests need EM_TEST_REDIS_URL. Outside CI a missing service skips them with a note on how to get
+it; in CI (CI=true) a missing service fails them, so nothing is silently left out there.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts import services as account_services
+from tests.factories import GroupFactory, UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+HOW_TO_GET = {
+    "postgres": "run the suite through `make test`, which starts PostgreSQL "
+    "(or set EM_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/em)",
+    "redis": "start Redis (`redis-server --daemonize yes`) and set EM_TEST_REDIS_URL=redis://127.0.0.1:6379/15",
+}
+
+
+def _missing(marker: str) -> bool:
+    if marker == "postgres":
+        return connection.vendor != "postgresql"
+    return not os.environ.get("EM_TEST_REDIS_URL")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    needs = {m.name for m in item.iter_markers()} & {"postgres", "redis", "celery"}
+    if "celery" in needs:
+        needs |= {"postgres", "redis"}
+    for marker in sorted(needs):
+        if _missing(marker):
+            message = f"needs {marker}: {HOW_TO_GET[marker]}"
+            if IN_CI:
+                pytest.fail(f"CI must run this test, but it {message}", pytrace=False)
+            pytest.skip(message)
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., Any]:
+    def make(username: str, **fields: Any) -> Any:
+        return UserFactory(username=username, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_group(db: None) -> Callable[..., Any]:
+    def make(name: str, *members: Any) -> Any:
+        group = GroupFactory(name=name)
+        group.user_set.add(*members)
+        return group
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user: Callable[..., Any]) -> Any:
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user: Callable[..., Any]) -> Any:
+    return make_user("bob")
+
+
+@pytest.fixture
+def api() -> Callable[..., APIClient]:
+    """An API client signed in as `user` through a real session (or anonymous without one)."""
+
+    def client(user: Any = None) -> APIClient:
+        c = APIClient()
+        if user is not None:
+            c.force_login(user)
+        return c
+
+    return client
+
+
+@pytest.fixture
+def key_client() -> Callable[..., APIClient]:
+    """An API client sending a real bearer key of the given scope for `user`."""
+
+    def client(user: Any, scope: str = "write") -> APIClient:
+        _, raw = account_services.create_key(user=user, name=f"test-{scope}", scope=scope)
+        c = APIClient()
+        c.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        return c
+
+    return client
