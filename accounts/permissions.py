@@ -21,9 +21,9 @@ class ApiKeyScope(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         if not request.user.is_authenticated:
             return False
-        if isinstance(request.auth, ApiKey) and request.auth.scope == ApiKey.Scope.READ:
-            if request.method not in SAFE_METHODS:
-                raise exceptions.PermissionDenied("This API key has the 'read' scope: it cannot change anything.")
+        key = request.auth
+        if isinstance(key, ApiKey) and key.scope == ApiKey.Scope.READ and request.method not in SAFE_METHODS:
+            raise exceptions.PermissionDenied("This API key has the 'read' scope: it cannot change anything.")
         return True
 
 

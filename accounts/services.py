@@ -76,8 +76,7 @@ def authenticate_key(raw_key: str) -> tuple[Any, ApiKey]:
         raise KeyRejected("This API key is not valid.")
     if key.revoked_at is not None:
         raise KeyRejected("This API key was revoked.")
-    if key.is_expired:
-        assert key.expires_at is not None
+    if key.expires_at is not None and key.expires_at <= timezone.now():
         raise KeyRejected(f"This API key expired at {key.expires_at.isoformat()}.")
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:

@@ -189,7 +189,9 @@ def _assert_success_body(endpoint: str, role: str, body: dict[str, Any], subject
         assert names == ["inside"]
         assert body["count"] == len(names)
     elif endpoint == "create child":
-        assert body["name"] == "new" and body["parent"] == str(subject.pk) and body["access"] == level
+        assert body["name"] == "new"
+        assert body["parent"] == str(subject.pk)
+        assert body["access"] == level
         assert body["path"].endswith("/subject/new")
     elif endpoint in {"list shares", "share", "unshare"}:
         if endpoint == "unshare":
@@ -220,12 +222,14 @@ def test_account_endpoints_per_role(role, world, api, key_client):
             assert response.json()["error"]["code"] == "not_authenticated"
         return
     user = world.users["owner" if role == "read_key" else role]
-    assert me.status_code == 200 and me.json()["username"] == user.username
+    assert me.status_code == 200
+    assert me.json()["username"] == user.username
     assert me.json()["root"]["path"] == f"/{user.username}"
     shared_names = {n["path"] for n in shared.json()["results"]}
     assert shared_names == ({"/owner/team"} if role in {"editor", "viewer"} else set())
     assert {n["path"] for n in public.json()["results"]} == {"/owner/open"}
-    assert bin_.status_code == 200 and bin_.json()["count"] == 0
+    assert bin_.status_code == 200
+    assert bin_.json()["count"] == 0
     assert new_key.status_code == (403 if role == "read_key" else 201)
 
 
@@ -241,7 +245,8 @@ def test_anonymous_reads_public_nodes_when_the_portal_allows_it(world, api, sett
     settings.EM_PUBLIC_ANONYMOUS = True
     client = api()
     response = client.get(f"/api/v1/nodes/{world.public_subject.pk}")
-    assert response.status_code == 200 and response.json()["access"] == "view"
+    assert response.status_code == 200
+    assert response.json()["access"] == "view"
     assert client.get(f"/api/v1/nodes/{world.subject.pk}").status_code == 404
     assert client.patch(f"/api/v1/nodes/{world.public_subject.pk}", {"name": "x"}, format="json").status_code == 401
     assert client.get("/api/v1/trash").status_code == 401
@@ -262,7 +267,8 @@ def test_a_node_moved_out_of_a_shared_folder_is_no_longer_shared(world, api):
     response = api(owner).post(
         f"/api/v1/nodes/{world.subject.pk}/move", {"destination_path": "/owner/private"}, format="json"
     )
-    assert response.status_code == 200 and response.json()["path"] == "/owner/private/subject"
+    assert response.status_code == 200
+    assert response.json()["path"] == "/owner/private/subject"
     assert api(world.users["viewer"]).get(f"/api/v1/nodes/{world.subject.pk}").status_code == 404
     back = api(owner).post(
         f"/api/v1/nodes/{world.subject.pk}/move", {"destination": str(world.team.pk)}, format="json"
@@ -288,8 +294,10 @@ def test_trash_lists_the_owners_entries_and_restore_brings_them_back(world, api)
     assert api(editor).delete(f"/api/v1/nodes/{world.subject.pk}").status_code == 204
     assert api(editor).get(f"/api/v1/nodes/{world.subject.pk}").status_code == 404
     entries = api(owner).get("/api/v1/trash").json()["results"]
-    assert [e["id"] for e in entries] == [str(world.subject.pk)] and entries[0]["deleted_at"]
+    assert [e["id"] for e in entries] == [str(world.subject.pk)]
+    assert entries[0]["deleted_at"]
     assert api(editor).get("/api/v1/trash").json()["count"] == 0  # the trash is the owner's
     restored = api(owner).post(f"/api/v1/nodes/{world.subject.pk}/restore")
-    assert restored.status_code == 200 and restored.json()["deleted_at"] is None
+    assert restored.status_code == 200
+    assert restored.json()["deleted_at"] is None
     assert api(editor).get(f"/api/v1/nodes/{world.subject.pk}").json()["access"] == "edit"

@@ -217,7 +217,8 @@ def test_something_deleted_earlier_stays_in_the_trash_when_its_parent_is_restore
     trash.trash_node(node=top, by=alice)
     trash.restore_node(node=top, by=alice)
     early.refresh_from_db()
-    assert early.deleted_at is not None and early.trashed
+    assert early.deleted_at is not None
+    assert early.trashed
 
 
 def test_restore_goes_to_the_root_when_the_old_place_is_gone(alice):
@@ -303,6 +304,8 @@ def test_scope_lists_own_shared_and_public_nodes_only(alice, bob, make_user):
     share(public, "public", None, Level.VIEW, by=carol)
     visible = set(access.scope(Node.objects.all(), bob).values_list("pk", flat=True))
     assert {mine.pk, shared.pk, public.pk, root(bob).pk} <= visible
-    assert hidden.pk not in visible and root(alice).pk not in visible
+    assert hidden.pk not in visible
+    assert root(alice).pk not in visible
     editable = set(access.scope(Node.objects.all(), bob, minimum=Level.EDIT).values_list("pk", flat=True))
-    assert shared.pk not in editable and mine.pk in editable
+    assert shared.pk not in editable
+    assert mine.pk in editable

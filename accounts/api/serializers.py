@@ -15,7 +15,8 @@ class MeSerializer(serializers.Serializer):
     first_name = serializers.CharField()
     last_name = serializers.CharField()
     is_staff = serializers.BooleanField()
-    root = serializers.DictField(help_text="Your root folder: id and path.")
+    # DRF's metaclass pops declared fields off the class, so this does not shadow Serializer.root.
+    root = serializers.DictField(help_text="Your root folder: id and path.")  # type: ignore[assignment]
     groups = serializers.ListField(child=serializers.CharField())
 
 

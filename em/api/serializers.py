@@ -49,7 +49,8 @@ class NodeSerializer(serializers.ModelSerializer):
     created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
     editor = serializers.CharField(source="editor.username", default=None, read_only=True)
     storage_type = serializers.IntegerField(read_only=True)
-    parent = serializers.UUIDField(source="parent_id", read_only=True)
+    # DRF's metaclass pops declared fields off the class, so this does not shadow Field.parent.
+    parent = serializers.UUIDField(source="parent_id", read_only=True)  # type: ignore[assignment]
     target = serializers.SerializerMethodField()
 
     class Meta:
@@ -82,7 +83,7 @@ class NodeSerializer(serializers.ModelSerializer):
 
 def present(user: Any, nodes: Sequence[Node]) -> list[dict[str, Any]]:
     presenter = NodePresenter(user, nodes)
-    return NodeSerializer(presenter.nodes, many=True, context=presenter.context()).data
+    return list(NodeSerializer(presenter.nodes, many=True, context=presenter.context()).data)
 
 
 def present_one(user: Any, node: Node) -> dict[str, Any]:
@@ -90,11 +91,15 @@ def present_one(user: Any, node: Node) -> dict[str, Any]:
 
 
 class NodeCreateSerializer(serializers.Serializer):
-    parent = serializers.UUIDField(required=False, help_text="The folder to create in (or `parent_path`).")
+    parent = serializers.UUIDField(  # type: ignore[assignment]  # a declared field: see NodeSerializer
+        required=False, help_text="The folder to create in (or `parent_path`)."
+    )
     parent_path = serializers.CharField(required=False, help_text="e.g. `/alice/experiments`.")
     name = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=10_000)
     kind = serializers.ChoiceField(choices=Kind.choices, default=Kind.FOLDER)
-    labels = serializers.ListField(child=serializers.CharField(trim_whitespace=False), required=False)
+    labels = serializers.ListField(
+        child=serializers.CharField(trim_whitespace=False, allow_blank=True), required=False
+    )
     description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     extra = serializers.JSONField(required=False)
     target = serializers.UUIDField(required=False, help_text="For a Shortcut: the node it points at.")
@@ -107,7 +112,9 @@ class NodeCreateSerializer(serializers.Serializer):
 
 class NodeUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(required=False, trim_whitespace=False, allow_blank=True, max_length=10_000)
-    labels = serializers.ListField(child=serializers.CharField(trim_whitespace=False), required=False)
+    labels = serializers.ListField(
+        child=serializers.CharField(trim_whitespace=False, allow_blank=True), required=False
+    )
     description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     extra = serializers.JSONField(required=False)
 
@@ -115,7 +122,7 @@ class NodeUpdateSerializer(serializers.Serializer):
 class MoveSerializer(serializers.Serializer):
     destination = serializers.UUIDField(required=False, help_text="The folder to move into.")
     destination_path = serializers.CharField(required=False)
-    name = serializers.CharField(required=False, trim_whitespace=False, max_length=10_000)
+    name = serializers.CharField(required=False, trim_whitespace=False, allow_blank=True, max_length=10_000)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("destination" in attrs) == ("destination_path" in attrs):

@@ -20,8 +20,8 @@ from em.api.serializers import (
     NodeCreateSerializer,
     NodeSerializer,
     NodeUpdateSerializer,
-    SharesSerializer,
     ShareRequestSerializer,
+    SharesSerializer,
     present,
     present_one,
     present_shares,
@@ -39,15 +39,15 @@ ORDERINGS = {
 
 
 def _folder(user: Any, node_id: UUID | None, path: str | None) -> Node:
-    if path is not None:
-        return paths.resolve(user, path)
-    assert node_id is not None
+    """The node a request names by id or by path (the serializers require exactly one)."""
+    if node_id is None:
+        return paths.resolve(user, path or "")
     return access.get_node(user, node_id).node
 
 
 def _paginated(view: APIView, request: Request, queryset: Any) -> Response:
     paginator = PagePagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page: list[Node] | None = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(present(request.user, page or []))
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
-from django.utils import timezone
 
 from em import access, errors, tree
 from em.access import Level
@@ -43,7 +42,7 @@ def _ensure_folder(node: Node) -> None:
         raise errors.InvalidInput(f"{display_path(node)} is a {node.kind}, not a folder.")
 
 
-def create_root(*, user: AbstractBaseUser) -> Node:
+def create_root(*, user: User) -> Node:
     """The root folder of a new user's tree, named after the user."""
     username = user.get_username()
     with transaction.atomic():
@@ -64,7 +63,7 @@ def create_root(*, user: AbstractBaseUser) -> Node:
             raise errors.NameClash(f"A tree named {username!r} already exists.") from exc
 
 
-def root_of(user: AbstractBaseUser) -> Node:
+def root_of(user: User) -> Node:
     return Node.objects.get(parent__isnull=True, owner=user)
 
 
@@ -138,8 +137,7 @@ def update_node(
     if extra is not None:
         changes["extra"] = validate_extra(extra)
     with transaction.atomic():
-        if "name" in changes:
-            assert node.parent is not None
+        if "name" in changes and node.parent is not None:  # roots refused above
             lock_trees(node)
             _ensure_name_free(node.parent, changes["name"], ignore=node)
         for field, value in changes.items():

@@ -34,8 +34,7 @@ class Principal:
     def name(self) -> str | None:
         if self.type == "user":
             return str(self.user.get_username())
-        if self.type == "group":
-            assert self.group is not None
+        if self.type == "group" and self.group is not None:
             return self.group.name
         return None
 
@@ -84,13 +83,16 @@ def share(*, node: Node, to: Principal, level: Level, by: Any) -> None:
     wanted = _permissions(LEVEL_CODENAMES[level])
     with transaction.atomic():
         to.grants().filter(content_object=node).exclude(permission__in=wanted).delete()
-        rows = [
-            NodeUserObjectPermission(user=to.user, content_object=node, permission=p)
-            if to.type == "user"
-            else NodeGroupObjectPermission(group=to.group, content_object=node, permission=p)
-            for p in wanted
-        ]
-        type(rows[0]).objects.bulk_create(rows, ignore_conflicts=True)
+        if to.type == "user":
+            NodeUserObjectPermission.objects.bulk_create(
+                [NodeUserObjectPermission(user=to.user, content_object=node, permission=p) for p in wanted],
+                ignore_conflicts=True,
+            )
+        else:
+            NodeGroupObjectPermission.objects.bulk_create(
+                [NodeGroupObjectPermission(group=to.group, content_object=node, permission=p) for p in wanted],
+                ignore_conflicts=True,
+            )
 
 
 def unshare(*, node: Node, of: Principal, by: Any) -> int:

@@ -58,7 +58,8 @@ def restore_node(*, node: Node, by: Any) -> Node:
     access.check(by, node, Level.EDIT)
     with transaction.atomic():
         lock_trees(node)
-        parent = Node.objects.get(pk=node.parent_id)
+        parent = Node.objects.filter(pk=node.parent_id).first() if node.parent_id else None
+        parent = parent or root_of(node.owner)  # roots are never in the trash; this is belt and braces
         if parent.deleted_at is not None:
             parent = root_of(node.owner)
             relocate_subtree(node, parent)

@@ -166,6 +166,9 @@ EM_TRASH_RETENTION = timedelta(days=env.int("EM_TRASH_RETENTION_DAYS", default=3
 EM_PUBLIC_ANONYMOUS: bool = env.bool("EM_PUBLIC_ANONYMOUS", default=False)
 
 # --- REST API -------------------------------------------------------------------------------------
+_renderers = ["rest_framework.renderers.JSONRenderer"]
+if DEBUG:
+    _renderers.append("rest_framework.renderers.BrowsableAPIRenderer")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ApiKeyAuthentication",
@@ -176,11 +179,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "em.api.pagination.PagePagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "em.api.errors.exception_handler",
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": _renderers,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
-if DEBUG:
-    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "EM API",

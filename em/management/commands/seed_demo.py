@@ -15,7 +15,7 @@ from em.access import Level
 from em.models import Kind, Node
 from em.services import nodes, sharing
 
-DEMO_TREE = {
+DEMO_TREE: dict[str, Any] = {
     "em-examples": {"mnist": {}, "cifar10": {}, "llm-finetune": {}},
     "t9k-assethub": {"model": {}, "dataset": {}},
     "scratch": {},
