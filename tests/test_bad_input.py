@@ -69,7 +69,9 @@ def test_a_name_clash_is_a_409_naming_the_path(tree, alice, api):
     response = api(alice).post("/api/v1/nodes", {"parent": str(tree["a"].pk), "name": "b"}, format="json")
     assert response.status_code == 409
     assert response.json()["error"] == {
-        "code": "name_clash", "message": "/alice/a/b already exists.", "detail": {"name": "b"}
+        "code": "name_clash",
+        "message": "/alice/a/b already exists.",
+        "detail": {"name": "b"},
     }
     rename = api(alice).patch(f"/api/v1/nodes/{tree['a'].pk}", {"name": "a"}, format="json")
     assert rename.status_code == 200  # renaming to its own name is no clash
@@ -104,7 +106,7 @@ def test_moving_into_something_that_is_not_a_folder_is_refused(tree, alice, api)
         ({"type": "group", "name": "nobody"}, "There is no group named 'nobody'."),
         ({"type": "group", "name": "__public__"}, "There is no group named '__public__'."),
         ({"type": "user"}, "Name the user to share with."),
-        ({"type": "robot", "name": "x"}, "type: \"robot\" is not a valid choice."),
+        ({"type": "robot", "name": "x"}, 'type: "robot" is not a valid choice.'),
     ],
 )
 def test_sharing_with_an_unknown_principal_is_refused(principal, message, tree, alice, api):
@@ -164,9 +166,7 @@ def test_malformed_json_and_unknown_orderings_get_clear_errors(tree, alice, api)
     assert broken.json()["error"]["code"] == "parse_error"
     ordering = client.get(f"/api/v1/nodes/{tree['a'].pk}/children?ordering=size")
     assert ordering.status_code == 400
-    assert "Order by one of name, kind, modified, created" in ordering.json()[
-        "error"
-    ]["message"]
+    assert "Order by one of name, kind, modified, created" in ordering.json()["error"]["message"]
     both = client.post("/api/v1/nodes", {"name": "x"}, format="json")
     assert both.json()["error"]["message"] == "Give exactly one of `parent` and `parent_path`."
 
@@ -197,8 +197,6 @@ def test_restoring_a_live_node_is_not_found(tree, alice, api):
 
 def test_editors_cannot_share_onwards(tree, alice, bob, api):
     sharing.share(node=tree["a"], to=sharing.principal("user", "bob"), level=Level.EDIT, by=alice)
-    response = api(bob).post(
-        f"/api/v1/nodes/{tree['a'].pk}/shares", {"type": "public", "level": "view"}, format="json"
-    )
+    response = api(bob).post(f"/api/v1/nodes/{tree['a'].pk}/shares", {"type": "public", "level": "view"}, format="json")
     assert response.status_code == 403
     assert response.json()["error"]["message"] == "Only the owner of this tree (or staff) may do this."

@@ -111,9 +111,7 @@ ENDPOINTS: dict[str, tuple[Call, list[int]]] = {
         [204, 204, 403, 403, 404, 401, 403],
     ),
     "move": (
-        lambda c, n, w: c.post(
-            f"/api/v1/nodes/{n.pk}/move", {"destination": str(_spare_for(n, w).pk)}, format="json"
-        ),
+        lambda c, n, w: c.post(f"/api/v1/nodes/{n.pk}/move", {"destination": str(_spare_for(n, w).pk)}, format="json"),
         [200, 200, 403, 403, 404, 401, 403],
     ),
     "list shares": (lambda c, n, w: c.get(f"/api/v1/nodes/{n.pk}/shares"), [200, 200, 200, 200, 404, 401, 200]),
@@ -270,9 +268,7 @@ def test_a_node_moved_out_of_a_shared_folder_is_no_longer_shared(world, api):
     assert response.status_code == 200
     assert response.json()["path"] == "/owner/private/subject"
     assert api(world.users["viewer"]).get(f"/api/v1/nodes/{world.subject.pk}").status_code == 404
-    back = api(owner).post(
-        f"/api/v1/nodes/{world.subject.pk}/move", {"destination": str(world.team.pk)}, format="json"
-    )
+    back = api(owner).post(f"/api/v1/nodes/{world.subject.pk}/move", {"destination": str(world.team.pk)}, format="json")
     assert back.status_code == 200
     assert api(world.users["viewer"]).get(f"/api/v1/nodes/{world.subject.pk}").json()["access"] == "view"
     assert private.name == "private"

@@ -35,9 +35,7 @@ def test_paths_read_from_the_root(alice):
 
 def test_storage_type_follows_kind(alice):
     kinds = {k: folder(root(alice), k.lower(), kind=k).storage_type for k in Kind if k != Kind.SHORTCUT}
-    assert kinds == {
-        Kind.FOLDER: 0, Kind.RUN: 2, Kind.ARTIFACT: 2, Kind.AUTOTUNE: 2, Kind.MODEL: 3, Kind.DATASET: 3
-    }
+    assert kinds == {Kind.FOLDER: 0, Kind.RUN: 2, Kind.ARTIFACT: 2, Kind.AUTOTUNE: 2, Kind.MODEL: 3, Kind.DATASET: 3}
 
 
 def test_names_are_unique_among_live_siblings_only(alice):

@@ -64,5 +64,3 @@ class GroupCreateSerializer(serializers.Serializer):
 
 class UsernameSerializer(serializers.Serializer):
     username = serializers.CharField()
-
-

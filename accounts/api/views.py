@@ -114,7 +114,12 @@ class GroupView(APIView):
 class GroupMembersView(APIView):
     """Add (POST) a member, or a manager with `role=managers` in the URL."""
 
-    @extend_schema(request=UsernameSerializer, responses=GroupSerializer, summary="Add a member or manager")
+    @extend_schema(
+        request=UsernameSerializer,
+        responses=GroupSerializer,
+        summary="Add a member or manager",
+        operation_id="groups_add_member",
+    )
     def post(self, request: Request, group_id: int, role: str) -> Response:
         data = UsernameSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -125,7 +130,7 @@ class GroupMembersView(APIView):
 
 
 class GroupMemberView(APIView):
-    @extend_schema(responses={204: None}, summary="Remove a member or manager")
+    @extend_schema(responses={204: None}, summary="Remove a member or manager", operation_id="groups_remove_member")
     def delete(self, request: Request, group_id: int, role: str, username: str) -> Response:
         group = _group(request, group_id)
         remove = services.remove_manager if role == "managers" else services.remove_member

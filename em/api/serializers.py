@@ -56,8 +56,22 @@ class NodeSerializer(serializers.ModelSerializer):
     class Meta:
         model = Node
         fields = [
-            "id", "name", "kind", "storage_type", "path", "parent", "owner", "access", "labels",
-            "description", "extra", "target", "created_at", "modified_at", "created_by", "editor",
+            "id",
+            "name",
+            "kind",
+            "storage_type",
+            "path",
+            "parent",
+            "owner",
+            "access",
+            "labels",
+            "description",
+            "extra",
+            "target",
+            "created_at",
+            "modified_at",
+            "created_by",
+            "editor",
             "deleted_at",
         ]
         read_only_fields = fields
@@ -97,9 +111,7 @@ class NodeCreateSerializer(serializers.Serializer):
     parent_path = serializers.CharField(required=False, help_text="e.g. `/alice/experiments`.")
     name = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=10_000)
     kind = serializers.ChoiceField(choices=Kind.choices, default=Kind.FOLDER)
-    labels = serializers.ListField(
-        child=serializers.CharField(trim_whitespace=False, allow_blank=True), required=False
-    )
+    labels = serializers.ListField(child=serializers.CharField(trim_whitespace=False, allow_blank=True), required=False)
     description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     extra = serializers.JSONField(required=False)
     target = serializers.UUIDField(required=False, help_text="For a Shortcut: the node it points at.")
@@ -112,9 +124,7 @@ class NodeCreateSerializer(serializers.Serializer):
 
 class NodeUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(required=False, trim_whitespace=False, allow_blank=True, max_length=10_000)
-    labels = serializers.ListField(
-        child=serializers.CharField(trim_whitespace=False, allow_blank=True), required=False
-    )
+    labels = serializers.ListField(child=serializers.CharField(trim_whitespace=False, allow_blank=True), required=False)
     description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     extra = serializers.JSONField(required=False)
 

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -10,13 +10,9 @@ urlpatterns = [
     path("nodes/<uuid:node_id>/move", views.NodeMoveView.as_view(), name="node-move"),
     path("nodes/<uuid:node_id>/restore", views.NodeRestoreView.as_view(), name="node-restore"),
     path("nodes/<uuid:node_id>/shares", views.NodeSharesView.as_view(), name="node-shares"),
-    path(
-        "nodes/<uuid:node_id>/shares/<str:principal_type>",
-        views.NodeUnshareView.as_view(),
-        name="node-unshare-public",
-    ),
-    path(
-        "nodes/<uuid:node_id>/shares/<str:principal_type>/<str:name>",
+    path("nodes/<uuid:node_id>/shares/public", views.NodeUnsharePublicView.as_view(), name="node-unshare-public"),
+    re_path(
+        r"^nodes/(?P<node_id>[0-9a-f-]{36})/shares/(?P<principal_type>user|group)/(?P<name>[^/]+)$",
         views.NodeUnshareView.as_view(),
         name="node-unshare",
     ),

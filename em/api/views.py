@@ -190,11 +190,24 @@ class NodeUnshareView(APIView):
     @extend_schema(
         responses=inline_serializer("Unshared", {"removed": serializers.IntegerField()}),
         summary="Unshare here and everywhere below (owner only)",
+        operation_id="nodes_unshare",
     )
     def delete(self, request: Request, node_id: UUID, principal_type: str, name: str | None = None) -> Response:
         node = access.get_node(request.user, node_id).node
         removed = sharing.unshare(node=node, of=sharing.principal(principal_type, name), by=request.user)
         return Response({"removed": removed})
+
+
+class NodeUnsharePublicView(NodeUnshareView):
+    @extend_schema(
+        responses=inline_serializer("UnsharedPublic", {"removed": serializers.IntegerField()}),
+        summary="Stop sharing with everyone, here and below (owner only)",
+        operation_id="nodes_unshare_public",
+    )
+    def delete(
+        self, request: Request, node_id: UUID, principal_type: str = "public", name: str | None = None
+    ) -> Response:
+        return super().delete(request, node_id, "public")
 
 
 class SharedWithMeView(APIView):
@@ -224,4 +237,3 @@ class TrashEntryView(APIView):
         node = access.get_node(request.user, node_id, trashed=True).node
         trash.delete_forever(node=node, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
-

@@ -83,9 +83,7 @@ class Node(models.Model):
     depth = models.PositiveSmallIntegerField(editable=False)
     name = models.CharField(max_length=255)
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
-    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     target = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="shortcuts", db_index=False
     )
@@ -113,9 +111,7 @@ class Node(models.Model):
                 name="em_node_live_name_unique",
                 violation_error_message="A node with this name already exists in this folder.",
             ),
-            models.UniqueConstraint(
-                fields=["name"], condition=Q(parent__isnull=True), name="em_node_root_name_unique"
-            ),
+            models.UniqueConstraint(fields=["name"], condition=Q(parent__isnull=True), name="em_node_root_name_unique"),
             models.CheckConstraint(condition=Q(kind__in=Kind.values), name="em_node_kind_valid"),
             models.CheckConstraint(
                 condition=Q(parent__isnull=True, depth=0) | Q(parent__isnull=False, depth__gt=0),
@@ -125,9 +121,7 @@ class Node(models.Model):
         indexes = [
             models.Index(fields=["parent", "path"], name="em_node_parent_path"),
             models.Index(fields=["target"], name="em_node_target", condition=Q(target__isnull=False)),
-            models.Index(
-                fields=["owner", "deleted_at"], name="em_node_trash", condition=Q(trashed=True)
-            ),
+            models.Index(fields=["owner", "deleted_at"], name="em_node_trash", condition=Q(trashed=True)),
             models.Index(fields=["owner"], name="em_node_root_owner", condition=Q(parent__isnull=True)),
         ]
 

@@ -21,20 +21,39 @@ from em.models import Kind, Node, NodeGroupObjectPermission, NodeUserObjectPermi
 from .paths import child_path, depth_below, display_path
 from .validation import validate_description, validate_extra, validate_labels, validate_name
 
+_POSITION = ("path", "depth", "parent_id", "owner_id", "deleted_at", "trashed")
+
 
 def lock_trees(*nodes: Node) -> None:
-    roots = sorted({node.path[: tree.STEP] for node in nodes})
-    list(Node.objects.select_for_update().filter(path__in=roots).order_by("path").values_list("pk"))
+    """Serialise structural writes in the trees holding `nodes`, then re-read where the nodes are.
+
+    Call inside `transaction.atomic()`. On PostgreSQL this row-locks each tree's root (in path order, so
+    two writers cannot deadlock on them); on SQLite the IMMEDIATE transaction already holds the write
+    lock. Positions read before the lock may be stale — a concurrent move may have rewritten them — so
+    they are reloaded, and if a node has meanwhile moved into another tree, that tree is locked too.
+    """
+    locked: set[str] = set()
+    while True:
+        roots = {node.path[: tree.STEP] for node in nodes}
+        if roots <= locked:
+            return
+        list(Node.objects.select_for_update().filter(path__in=sorted(roots - locked)).values_list("pk"))
+        locked |= roots
+        fresh = Node.objects.in_bulk([node.pk for node in nodes])
+        for node in nodes:
+            if node.pk not in fresh:
+                raise errors.NotFound("Node not found.")
+            for field in _POSITION:
+                setattr(node, field, getattr(fresh[node.pk], field))
 
 
-def _ensure_name_free(parent: Node, name: str, *, ignore: Node | None = None) -> None:
-    clash = Node.objects.live().filter(parent=parent, name=name)
+def _ensure_name_free(parent_id: Any, name: str, *, ignore: Node | None = None) -> None:
+    clash = Node.objects.live().filter(parent_id=parent_id, name=name)
     if ignore is not None:
         clash = clash.exclude(pk=ignore.pk)
     if clash.exists():
-        raise errors.NameClash(
-            f"{display_path(parent).rstrip('/')}/{name} already exists.", detail={"name": name}
-        )
+        parent = Node.objects.get(pk=parent_id)
+        raise errors.NameClash(f"{display_path(parent)}/{name} already exists.", detail={"name": name})
 
 
 def _ensure_folder(node: Node) -> None:
@@ -46,9 +65,7 @@ def create_root(*, user: User) -> Node:
     """The root folder of a new user's tree, named after the user."""
     username = user.get_username()
     with transaction.atomic():
-        last = (
-            Node.objects.filter(parent__isnull=True).order_by("-path").values_list("path", flat=True).first()
-        )
+        last = Node.objects.filter(parent__isnull=True).order_by("-path").values_list("path", flat=True).first()
         try:
             return Node.objects.create(
                 path=tree.next_segment(last),
@@ -99,7 +116,9 @@ def create_node(
     }
     with transaction.atomic():
         lock_trees(parent)
-        _ensure_name_free(parent, name)
+        if parent.deleted_at is not None:
+            raise errors.NotFound("The folder was deleted.")
+        _ensure_name_free(parent.pk, name)
         return Node.objects.create(
             parent=parent,
             path=child_path(parent),
@@ -137,9 +156,9 @@ def update_node(
     if extra is not None:
         changes["extra"] = validate_extra(extra)
     with transaction.atomic():
-        if "name" in changes and node.parent is not None:  # roots refused above
+        if "name" in changes:
             lock_trees(node)
-            _ensure_name_free(node.parent, changes["name"], ignore=node)
+            _ensure_name_free(node.parent_id, changes["name"], ignore=node)
         for field, value in changes.items():
             setattr(node, field, value)
         node.editor = by
@@ -174,18 +193,18 @@ def move_node(*, node: Node, destination: Node, by: Any, name: str | None = None
     if node.is_root:
         raise errors.InvalidMove("A user's root folder cannot be moved.")
     _ensure_folder(destination)
-    if destination.is_within(node):
-        raise errors.InvalidMove(
-            f"Cannot move {display_path(node)} into itself or one of its descendants."
-        )
     new_name = node.name if name is None else validate_name(name)
-    if destination.pk == node.parent_id and new_name == node.name:
-        return node
-    if destination.depth + 1 + depth_below(node) > tree.MAX_DEPTH:
-        raise errors.TreeTooDeep(f"Folders nest at most {tree.MAX_DEPTH} levels deep; this move exceeds that.")
     with transaction.atomic():
         lock_trees(node, destination)
-        _ensure_name_free(destination, new_name, ignore=node)
+        if node.deleted_at is not None or destination.deleted_at is not None:
+            raise errors.NotFound("Node not found.")
+        if destination.is_within(node):
+            raise errors.InvalidMove(f"Cannot move {display_path(node)} into itself or one of its descendants.")
+        if destination.pk == node.parent_id and new_name == node.name:
+            return node
+        if destination.depth + 1 + depth_below(node) > tree.MAX_DEPTH:
+            raise errors.TreeTooDeep(f"Folders nest at most {tree.MAX_DEPTH} levels deep; this move exceeds that.")
+        _ensure_name_free(destination.pk, new_name, ignore=node)
         if destination.pk != node.parent_id:
             relocate_subtree(node, destination)
         node.name = new_name

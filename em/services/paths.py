@@ -44,8 +44,11 @@ def resolve(user: Any, path: str) -> Node:
         on_the_way = Q()
         for depth, name in enumerate(parts[1:], start=1):
             on_the_way |= Q(depth=depth, name=name)
-        candidates = Node.objects.live().subtree(root.path).filter(on_the_way).select_related(
-            "owner", "created_by", "editor", "target"
+        candidates = (
+            Node.objects.live()
+            .subtree(root.path)
+            .filter(on_the_way)
+            .select_related("owner", "created_by", "editor", "target")
         )
         by_parent = {(c.parent_id, c.name): c for c in candidates}
         for name in parts[1:]:
@@ -59,9 +62,7 @@ def resolve(user: Any, path: str) -> Node:
 
 def depth_below(node: Node) -> int:
     """How many levels the subtree of `node` reaches below it."""
-    deepest = (
-        Node.objects.subtree(node.path).order_by("-depth").values_list("depth", flat=True).first()
-    )
+    deepest = Node.objects.subtree(node.path).order_by("-depth").values_list("depth", flat=True).first()
     return (deepest or node.depth) - node.depth
 
 

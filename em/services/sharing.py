@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef, Q
 from em import access, errors, tree
 from em.access import LEVEL_CODENAMES, PUBLIC_GROUP, Level
 from em.models import Node, NodeGroupObjectPermission, NodeQuerySet, NodeUserObjectPermission
+from em.services.nodes import lock_trees
 
 PrincipalType = Literal["user", "group", "public"]
 
@@ -98,8 +99,10 @@ def share(*, node: Node, to: Principal, level: Level, by: Any) -> None:
 def unshare(*, node: Node, of: Principal, by: Any) -> int:
     """Remove every grant of `of` on `node` and below it; returns how many grant rows went."""
     access.check(by, node, Level.OWNER)
-    low, high = tree.subtree_range(node.path)
-    removed, _ = of.grants().filter(content_object__path__gte=low, content_object__path__lt=high).delete()
+    with transaction.atomic():
+        lock_trees(node)  # the subtree's extent must not move under the DELETE
+        low, high = tree.subtree_range(node.path)
+        removed, _ = of.grants().filter(content_object__path__gte=low, content_object__path__lt=high).delete()
     return removed
 
 
@@ -123,12 +126,8 @@ def shares_of(node: Node) -> list[Share]:
     group_rows = NodeGroupObjectPermission.objects.filter(on_the_way).select_related(
         "group", "permission", "content_object"
     )
-    rows: list[tuple[PrincipalType, str | None, Any]] = [
-        ("user", r.user.get_username(), r) for r in user_rows
-    ]
-    rows += [
-        ("public", None, r) if r.group.name == PUBLIC_GROUP else ("group", r.group.name, r) for r in group_rows
-    ]
+    rows: list[tuple[PrincipalType, str | None, Any]] = [("user", r.user.get_username(), r) for r in user_rows]
+    rows += [("public", None, r) if r.group.name == PUBLIC_GROUP else ("group", r.group.name, r) for r in group_rows]
     for type_, name, row in rows:
         key = (type_, name, row.content_object.path)
         level = access.CODENAME_LEVEL[row.permission.codename]
@@ -140,9 +139,9 @@ def shares_of(node: Node) -> list[Share]:
 def shared_with(user: Any) -> NodeQuerySet:
     """Live nodes granted to `user` or one of their groups directly (not via public, not their own)."""
     direct = NodeUserObjectPermission.objects.filter(content_object=OuterRef("pk"), user=user)
-    via_group = NodeGroupObjectPermission.objects.filter(
-        content_object=OuterRef("pk"), group__user=user
-    ).exclude(group__name=PUBLIC_GROUP)
+    via_group = NodeGroupObjectPermission.objects.filter(content_object=OuterRef("pk"), group__user=user).exclude(
+        group__name=PUBLIC_GROUP
+    )
     return (
         Node.objects.live()
         .filter(Exists(direct) | Exists(via_group))

@@ -30,6 +30,8 @@ def trash_node(*, node: Node, by: Any) -> Node:
     now = timezone.now()
     with transaction.atomic():
         lock_trees(node)
+        if node.deleted_at is not None:
+            raise errors.NotFound("Node not found.")
         Node.objects.subtree(node.path).live().update(deleted_at=now)
         Node.objects.filter(pk=node.pk).update(trashed=True, editor=by, modified_at=now)
     node.deleted_at, node.trashed, node.editor = now, True, by
@@ -39,9 +41,7 @@ def trash_node(*, node: Node, by: Any) -> Node:
 def _free_name(parent: Node, wanted: str) -> str:
     """`wanted`, or `wanted (2)`, `wanted (3)`… — the first name not taken by a live child of `parent`."""
     stem = re.sub(r" \(\d+\)$", "", wanted)
-    taken = set(
-        Node.objects.live().filter(parent=parent, name__startswith=stem).values_list("name", flat=True)
-    )
+    taken = set(Node.objects.live().filter(parent=parent, name__startswith=stem).values_list("name", flat=True))
     if wanted not in taken:
         return wanted
     number = 2
@@ -58,6 +58,8 @@ def restore_node(*, node: Node, by: Any) -> Node:
     access.check(by, node, Level.EDIT)
     with transaction.atomic():
         lock_trees(node)
+        if not node.trashed:
+            raise errors.NotFound("Node not found in the trash.")
         parent = Node.objects.filter(pk=node.parent_id).first() if node.parent_id else None
         parent = parent or root_of(node.owner)  # roots are never in the trash; this is belt and braces
         if parent.deleted_at is not None:

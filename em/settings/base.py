@@ -196,10 +196,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {"ApiKey": {"type": "http", "scheme": "bearer", "bearerFormat": "em_..."}}
-    },
-    "SECURITY": [{"ApiKey": []}, {"cookieAuth": []}],
 }
 
 LOGGING = {

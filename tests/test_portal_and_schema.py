@@ -1,0 +1,57 @@
+"""The portal page, browser sign-in, and the OpenAPI schema with its Swagger UI."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_portal_page_is_served_to_visitors_and_users(client, alice):
+    anonymous = client.get("/")
+    assert anonymous.status_code == 200
+    assert b"Sign in" in anonymous.content
+    client.force_login(alice)
+    signed_in = client.get("/")
+    assert b"alice" in signed_in.content and b"portal.js" in signed_in.content
+    assert "csrftoken" in signed_in.cookies  # the page's script may write through the API
+
+
+def test_browser_sign_in_opens_a_session_the_api_accepts(client, alice):
+    page = client.get("/accounts/login/")
+    assert page.status_code == 200
+    response = client.post("/accounts/login/", {"username": "alice", "password": "secret-pass-123"})
+    assert response.status_code == 302
+    assert client.get("/api/v1/me").json()["username"] == "alice"
+    assert client.post("/accounts/logout/").status_code == 302
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_a_wrong_password_is_refused_plainly(client, alice):
+    response = client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
+    assert response.status_code == 200
+    assert b"did not match" in response.content
+
+
+def test_schema_is_valid_and_documents_every_endpoint(client, tmp_path):
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    schema = out.read_text()
+    for path in ("/api/v1/nodes/{node_id}/children", "/api/v1/nodes/{node_id}/shares", "/api/v1/keys", "/api/v1/me"):
+        assert f"{path}:" in schema
+    assert client.get("/api/schema/").status_code == 200
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200 and b"swagger-ui" in docs.content
+    assert b"cdn" not in docs.content.lower()  # served from the installed sidecar, works offline
+
+
+def test_seed_demo_creates_the_demo_user_and_is_idempotent(client):
+    call_command("seed_demo")
+    call_command("seed_demo")
+    client.post("/accounts/login/", {"username": "demo", "password": "demo"})
+    me = client.get("/api/v1/me").json()
+    children = client.get(f"/api/v1/nodes/{me['root']['id']}/children").json()
+    assert {c["name"] for c in children["results"]} == {"em-examples", "t9k-assethub", "scratch"}
+    shared = client.get("/api/v1/shared-with-me").json()["results"]
+    assert [s["path"] for s in shared] == ["/alice/team-baselines"]
