@@ -133,10 +133,20 @@ def add_member(*, group: Group, username: str, by: Any) -> None:
     group.user_set.add(_user_named(username))
 
 
+def _keep_a_manager(group: Group, leaving: Any) -> None:
+    """Refuse to take away a group's last manager. Callers hold the group's row lock, so two concurrent
+    removals cannot both see another manager left."""
+    managers = GroupManager.objects.filter(group=group)
+    if managers.filter(user=leaving).exists() and not managers.exclude(user=leaving).exists():
+        raise errors.Conflict("A group keeps at least one manager.")
+
+
 def remove_member(*, group: Group, username: str, by: Any) -> None:
     _require_manager(by, group)
     user = _user_named(username)
     with transaction.atomic():
+        Group.objects.select_for_update().get(pk=group.pk)  # serialise changes to this group
+        _keep_a_manager(group, user)
         group.user_set.remove(user)
         GroupManager.objects.filter(group=group, user=user).delete()
 
@@ -152,7 +162,7 @@ def add_manager(*, group: Group, username: str, by: Any) -> None:
 def remove_manager(*, group: Group, username: str, by: Any) -> None:
     _require_manager(by, group)
     user = _user_named(username)
-    managers = GroupManager.objects.filter(group=group)
-    if managers.count() == 1 and managers.filter(user=user).exists():
-        raise errors.Conflict("A group keeps at least one manager.")
-    managers.filter(user=user).delete()
+    with transaction.atomic():
+        Group.objects.select_for_update().get(pk=group.pk)  # serialise changes to this group
+        _keep_a_manager(group, user)
+        GroupManager.objects.filter(group=group, user=user).delete()

@@ -307,3 +307,10 @@ def test_scope_lists_own_shared_and_public_nodes_only(alice, bob, make_user):
     editable = set(access.scope(Node.objects.all(), bob, minimum=Level.EDIT).values_list("pk", flat=True))
     assert shared.pk not in editable
     assert mine.pk in editable
+
+
+def test_renaming_a_user_renames_their_root_and_so_their_paths(alice):
+    exp = folder(root(alice), "exp")
+    alice.username = "alice2"
+    alice.save()
+    assert paths.display_path(exp) == "/alice2/exp"

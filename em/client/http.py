@@ -1,0 +1,162 @@
+"""`Client`: one `requests.Session` speaking to `<host>/api/v1/` with a bearer key.
+
+It exists so that the CLI and the SDK never handle HTTP details: every answer is parsed JSON, and every
+failure (an error answer, a non-EM answer, no answer at all) is a `ClientError` whose message can be shown
+as it is. Pagination is followed here, once, for every list endpoint.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+
+from em import __version__
+from em.client.config import Config
+from em.client.errors import ClientError, Unreachable, for_status
+
+API_PREFIX = "/api/v1/"
+# (connect, read) seconds: fail fast on a wrong host, but give a busy server time to answer.
+DEFAULT_TIMEOUT = (10.0, 60.0)
+
+Params = Mapping[str, str | int]
+_NO_BODY = object()  # a body that is empty or not JSON, as opposed to JSON `null`
+
+
+class Client:
+    """Authenticated JSON requests to one EM server. Use as a context manager to close the session."""
+
+    def __init__(
+        self,
+        host: str,
+        api_key: str,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.host = host.rstrip("/")
+        self.api_root = self.host + API_PREFIX
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.session.headers.update(
+            {
+                "Authorization": f"Bearer {api_key}",
+                "Accept": "application/json",
+                "User-Agent": f"em-client/{__version__}",
+            }
+        )
+
+    @classmethod
+    def from_config(cls, config: Config, **kwargs: Any) -> Client:
+        """A client for the configured server; NotSignedIn when host or key is missing."""
+        host, api_key = config.require()
+        return cls(host, api_key, **kwargs)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def url(self, path: str) -> str:
+        """The absolute URL of an API path such as `nodes/resolve`."""
+        return self.api_root + path.lstrip("/")
+
+    def request(self, method: str, path: str, *, params: Params | None = None, json: Any = None) -> Any:
+        """Send one request; the decoded JSON body (None for an empty one), or a ClientError."""
+        url = self.url(path)
+        try:
+            response = self.session.request(method, url, params=params, json=json, timeout=self.timeout)
+        except requests.Timeout as exc:
+            seconds = self.timeout[0] if isinstance(exc, requests.ConnectTimeout) else self.timeout[1]
+            raise Unreachable(None, "timeout", f"Cannot reach {self.host}: no answer within {seconds:g} s.") from exc
+        except requests.exceptions.SSLError as exc:
+            raise Unreachable(None, "tls", f"Cannot reach {self.host}: TLS failed ({_reason(exc)}).") from exc
+        except requests.ConnectionError as exc:
+            raise Unreachable(None, "unreachable", f"Cannot reach {self.host}: {_reason(exc)}.") from exc
+        except requests.RequestException as exc:  # e.g. an invalid URL in the configuration
+            raise Unreachable(None, "bad_request", f"Cannot send a request to {url}: {exc}.") from exc
+        return self._decode(response)
+
+    def get(self, path: str, params: Params | None = None) -> Any:
+        return self.request("GET", path, params=params)
+
+    def paginate(self, path: str, params: Params | None = None) -> Iterator[dict[str, Any]]:
+        """Every item of a paginated list (`{count, next, previous, results}`), page after page.
+
+        Only the query of the server's `next` link is used, against our own host: behind a proxy the
+        server may build links with the wrong scheme or host, and the key must never go elsewhere.
+        """
+        query: dict[str, str | int] = dict(params or {})
+        while True:
+            page = self.get(path, query)
+            if not isinstance(page, dict) or not isinstance(page.get("results"), list):
+                raise ClientError(None, "bad_response", f"{self.url(path)} did not answer a paginated list.")
+            yield from page["results"]
+            next_link = page.get("next")
+            if not next_link:
+                return
+            query = dict(parse_qsl(urlsplit(next_link).query, keep_blank_values=True))
+
+    def _decode(self, response: requests.Response) -> Any:
+        try:
+            body = response.json() if response.content else _NO_BODY
+        except ValueError:
+            body = _NO_BODY
+        if response.ok:
+            if not response.content:
+                return None
+            if body is _NO_BODY:
+                raise ClientError(
+                    response.status_code,
+                    "bad_response",
+                    f"{self.host} did not answer like an EM server (no JSON from {response.url}).",
+                )
+            return body
+        error_class = for_status(response.status_code)
+        error = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(error, dict):
+            raise error_class(response.status_code, "http_error", self._http_failure(response))
+        raise error_class(
+            response.status_code,
+            str(error.get("code") or "error"),
+            str(error.get("message") or self._http_failure(response)),
+            error.get("detail"),
+        )
+
+    def _http_failure(self, response: requests.Response) -> str:
+        """A sentence for an error answer without EM's error body (a proxy's page, a wrong host)."""
+        return f"{self.host} answered {response.status_code} {response.reason or ''}".rstrip() + "."
+
+
+def _reason(exc: BaseException) -> str:
+    """The socket-level cause of a requests/urllib3 connection error ("Connection refused"...).
+
+    requests wraps urllib3's MaxRetryError, whose `reason` wraps the OSError that matters; the message
+    of the outer exceptions is a wall of object reprs, so dig for the innermost OS error instead.
+    """
+    seen: set[int] = set()
+    stack: list[BaseException] = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if type(current).__module__ in {"builtins", "socket", "ssl"} and isinstance(current, OSError):
+            return _os_message(current)
+        for nested in (getattr(current, "reason", None), current.__cause__, current.__context__, *current.args):
+            if isinstance(nested, BaseException):
+                stack.append(nested)
+    return "the connection failed"
+
+
+def _os_message(exc: OSError) -> str:
+    if isinstance(exc, socket.gaierror):
+        return "the host name does not resolve"
+    return exc.strerror or str(exc) or type(exc).__name__
