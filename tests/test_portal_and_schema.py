@@ -55,3 +55,9 @@ def test_seed_demo_creates_the_demo_user_and_is_idempotent(client):
     assert {c["name"] for c in children["results"]} == {"em-examples", "t9k-assethub", "scratch"}
     shared = client.get("/api/v1/shared-with-me").json()["results"]
     assert [s["path"] for s in shared] == ["/alice/team-baselines"]
+
+
+def test_healthz_answers_without_signing_in(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make test` (and CI, through .ci/run) runs it:
+#
+#   install   .venv with pip install -e '.[server,dev]' (skipped when pyproject.toml is unchanged)
+#   ruff      ruff check .
+#   mypy      mypy .
+#   sqlite    pytest pass 1 on SQLite: -m "not postgres and not redis and not celery"
+#   services  deploy/dev/services.sh: PostgreSQL and Redis up (started, or installed in CI)
+#   postgres  pytest pass 2, every test, on PostgreSQL + Redis
+#
+# `deploy/dev/test.sh ruff mypy` runs only the stages named. Every stage runs even when an earlier one
+# failed (so one CI run shows everything); the exit status is that of the first failed stage.
+# PYTEST_ARGS is passed to both pytest passes, e.g. PYTEST_ARGS="-x -k sharing".
+# Outside CI a missing PostgreSQL or Redis skips pass 2 with a note; in CI (CI=true) it fails the run.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$EM_ROOT"
+
+PG_URL="${EM_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/em}"
+REDIS_URL="${EM_TEST_REDIS_URL:-redis://127.0.0.1:6379/15}"
+# Split like a shell would, so that PYTEST_ARGS='-k "a and b"' keeps its quotes.
+eval "pytest_args=(${PYTEST_ARGS:-})"
+ALL_STAGES=(install ruff mypy sqlite services postgres)
+if [ $# -gt 0 ]; then stages=("$@"); else stages=("${ALL_STAGES[@]}"); fi
+
+# Tests choose their settings in pyproject.toml; a DJANGO_SETTINGS_MODULE in the caller's shell would win.
+unset DJANGO_SETTINGS_MODULE
+
+declare -a summary=()
+first_failure=0
+services_ready=""
+skip_note=""
+started=$SECONDS
+
+record() {  # record STAGE STATUS SECONDS [CODE]
+    summary+=("$(printf '%-42s %-8s %5ss' "$1" "$2" "$3")")
+    if [ "$2" = "FAILED" ] && [ "$first_failure" -eq 0 ]; then first_failure="${4:-1}"; fi
+}
+
+run_stage() {  # run_stage LABEL COMMAND...
+    local label="$1" t0=$SECONDS code
+    shift
+    heading "$label"
+    info "\$ $(printf '%q ' "$@")"
+    "$@"
+    code=$?
+    if [ "$code" -eq 0 ]; then
+        record "$label" ok $((SECONDS - t0))
+    else
+        # pytest's 5 ("no tests collected") counts as a failure like any other non-zero status.
+        [ "$code" -eq 5 ] && fail "pytest ran no test (exit status 5): that is a failure here"
+        fail "$label failed (exit status $code)"
+        record "$label" FAILED $((SECONDS - t0)) "$code"
+    fi
+    return "$code"
+}
+
+for stage in "${stages[@]}"; do
+    case "$stage" in
+    install)
+        run_stage "Install: .venv with '.[server,dev]'" bash deploy/dev/venv.sh server,dev || {
+            fail "cannot go on without an installed environment"
+            break
+        }
+        ;;
+    ruff) run_stage "Lint: ruff check ." "$VENV/bin/ruff" check . ;;
+    mypy) run_stage "Types: mypy ." "$VENV/bin/mypy" . ;;
+    sqlite)
+        run_stage "Tests, pass 1: SQLite (no services)" \
+            env -u EM_TEST_DATABASE_URL -u EM_TEST_REDIS_URL \
+            "$VENV/bin/pytest" -m "not postgres and not redis and not celery" "${pytest_args[@]}"
+        ;;
+    services)
+        t0=$SECONDS
+        heading "Services for pass 2: PostgreSQL and Redis"
+        bash deploy/dev/services.sh
+        code=$?
+        if [ "$code" -eq 0 ]; then
+            services_ready=1
+            record "Services: PostgreSQL, Redis" ok $((SECONDS - t0))
+        elif [ "$code" -eq 2 ] && ! is_ci; then
+            skip_note="PostgreSQL or Redis is missing (see above for how to get them): pass 2 was skipped."
+            warn "$skip_note"
+            record "Services: PostgreSQL, Redis" MISSING $((SECONDS - t0))
+        else
+            record "Services: PostgreSQL, Redis" FAILED $((SECONDS - t0)) "$code"
+        fi
+        ;;
+    postgres)
+        label="Tests, pass 2: PostgreSQL + Redis (all)"
+        if [ -z "$services_ready" ] && [[ " ${stages[*]} " == *" services "* ]]; then
+            heading "$label"
+            if [ -n "$skip_note" ]; then
+                warn "SKIPPED: $skip_note"
+                record "$label" SKIPPED 0
+            else
+                fail "not run: PostgreSQL and Redis are not ready"
+                record "$label" FAILED 0 1
+            fi
+            continue
+        fi
+        run_stage "$label" \
+            env EM_TEST_DATABASE_URL="$PG_URL" EM_TEST_REDIS_URL="$REDIS_URL" \
+            "$VENV/bin/pytest" "${pytest_args[@]}"
+        ;;
+    *)
+        fail "unknown stage '$stage' (stages: ${ALL_STAGES[*]})"
+        exit 2
+        ;;
+    esac
+done
+
+heading "Summary"
+for line in "${summary[@]}"; do info "$line"; done
+[ -n "$skip_note" ] && warn "$skip_note"
+if [ "$first_failure" -ne 0 ]; then
+    printf '\n%smake test: FAILED after %ss%s\n' "$_B$_R" $((SECONDS - started)) "$_N"
+    exit "$first_failure"
+fi
+printf '\n%smake test: OK after %ss%s\n' "$_B$_G" $((SECONDS - started)) "$_N"
