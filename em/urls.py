@@ -7,6 +7,9 @@ from em.health import healthz
 
 api_v1 = [
     path("", include("em.api.urls")),
+    path("", include("em.api.uploads_urls")),
+    path("", include("em.api.search_urls")),
+    path("", include("em.api.runs_urls")),
     path("", include("accounts.api.urls")),
 ]
 

@@ -1,13 +1,26 @@
+from .blobs import Blob, Manifest, ManifestEntry
 from .grants import NodeGroupObjectPermission, NodeUserObjectPermission
 from .nodes import CONTAINER_KINDS, STORAGE_TYPE_OF_KIND, Kind, Node, NodeQuerySet, StorageType
+from .runs import IndexState, LineageEdge, MetricChunk, MetricSeries, Param, Run, RunStatus, Tag
 
 __all__ = [
     "CONTAINER_KINDS",
     "STORAGE_TYPE_OF_KIND",
+    "Blob",
+    "IndexState",
     "Kind",
+    "LineageEdge",
+    "Manifest",
+    "ManifestEntry",
+    "MetricChunk",
+    "MetricSeries",
     "Node",
     "NodeGroupObjectPermission",
     "NodeQuerySet",
     "NodeUserObjectPermission",
+    "Param",
+    "Run",
+    "RunStatus",
     "StorageType",
+    "Tag",
 ]

@@ -100,6 +100,10 @@ class Node(models.Model):
     )
     deleted_at = models.DateTimeField(null=True, blank=True)
     trashed = models.BooleanField(default=False)
+    # The files of a node with storage type 2 (runs, artifacts, AutoTune): an immutable manifest.
+    manifest = models.ForeignKey(
+        "em.Manifest", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
 
     objects = NodeQuerySet.as_manager()
 

@@ -1,0 +1,5 @@
+"""URL routes of em.api.uploads (filled in by the module's views)."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

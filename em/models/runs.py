@@ -1,0 +1,163 @@
+"""Runs: what a training run recorded, indexed from its bundle so it can be searched and charted.
+
+A `Run` is the detail of a `Node` of kind Run. Its hyper-parameters are flattened to dotted keys
+(`Param`), each metric is a columnar series (`MetricSeries` with its summary, `MetricChunk` with packed
+arrays — never a row per point), tags are editable key/values, and lineage edges tie the run to the
+artifacts, models and datasets it used and produced.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import models
+
+from .nodes import Node
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "Running"
+    COMPLETE = "Complete"
+    ERROR = "Error"
+    KILLED = "Killed"
+
+
+class IndexState(models.TextChoices):
+    PENDING = "pending"
+    INDEXED = "indexed"
+    FAILED = "failed"
+
+
+class Run(models.Model):
+    node = models.OneToOneField(Node, primary_key=True, on_delete=models.CASCADE, related_name="run")
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    alternative_name = models.CharField(max_length=255, blank=True, default="")
+    source_type = models.CharField(max_length=16, blank=True, default="", help_text="SDK, CLI or UPLOAD.")
+    source_name = models.CharField(max_length=1024, blank=True, default="", help_text="The entry script.")
+    command = models.TextField(blank=True, default="")
+    hyperparameters = models.JSONField(default=dict, blank=True, help_text="As written, nested.")
+    platform = models.JSONField(default=dict, blank=True)
+    git = models.JSONField(default=dict, blank=True)
+    notes = models.TextField(blank=True, default="")
+    index_state = models.CharField(max_length=16, choices=IndexState.choices, default=IndexState.PENDING)
+    index_errors = models.JSONField(default=list, blank=True, help_text="[{file, message}] of the last indexing.")
+    indexed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status"], name="em_run_status"),
+            models.Index(fields=["started_at"], name="em_run_started"),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.node_id} ({self.status})"
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return self.ended_at - self.started_at
+
+
+class Param(models.Model):
+    """One flattened hyper-parameter: text as written, and the number when it is one."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="params")
+    key = models.CharField(max_length=500)
+    value = models.TextField()
+    number = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "key"], name="em_param_run_key_unique")]
+        indexes = [models.Index(fields=["key", "number"], name="em_param_key_number")]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+
+class MetricSeries(models.Model):
+    """A metric's history for one run (`<stage>.<name>`, e.g. `val.loss`) and its summary for search."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metrics")
+    key = models.CharField(max_length=500)
+    count = models.BigIntegerField(default=0)
+    min = models.FloatField(null=True, blank=True)
+    max = models.FloatField(null=True, blank=True)
+    latest = models.FloatField(null=True, blank=True)
+    latest_step = models.BigIntegerField(null=True, blank=True)
+    latest_timestamp = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "metric series"
+        constraints = [models.UniqueConstraint(fields=["run", "key"], name="em_metric_run_key_unique")]
+        indexes = [
+            models.Index(fields=["key", "latest"], name="em_metric_key_latest"),
+            models.Index(fields=["key", "min"], name="em_metric_key_min"),
+            models.Index(fields=["key", "max"], name="em_metric_key_max"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.count} points)"
+
+
+class MetricChunk(models.Model):
+    """Up to ~10,000 consecutive points of a series as little-endian packed arrays.
+
+    `steps` and `epochs` are int64 (an epoch of -2**63 means none), `timestamps` float64 seconds since
+    the epoch, `values` float64. `first_step`/`last_step` let a ranged read skip whole chunks.
+    """
+
+    series = models.ForeignKey(MetricSeries, on_delete=models.CASCADE, related_name="chunks")
+    seq = models.PositiveIntegerField()
+    count = models.PositiveIntegerField()
+    first_step = models.BigIntegerField()
+    last_step = models.BigIntegerField()
+    steps = models.BinaryField()
+    epochs = models.BinaryField()
+    timestamps = models.BinaryField()
+    values = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["series", "seq"], name="em_chunk_series_seq_unique")]
+
+    def __str__(self) -> str:
+        return f"chunk {self.seq} of {self.series_id} ({self.count} points)"
+
+
+class Tag(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="tags")
+    key = models.CharField(max_length=250)
+    value = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "key"], name="em_tag_run_key_unique")]
+        indexes = [models.Index(fields=["key"], name="em_tag_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+
+class LineageEdge(models.Model):
+    """`source` was an input of `run`'s (direction input) or `run` produced it (direction output).
+
+    `ref` names a version of a Model or Dataset (a commit or tag), empty for artifacts.
+    """
+
+    class Direction(models.TextChoices):
+        INPUT = "input"
+        OUTPUT = "output"
+
+    run = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="lineage_edges")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    other = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="lineage_uses")
+    ref = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "direction", "other", "ref"], name="em_lineage_edge_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.other_id} -{self.direction}-> {self.run_id}"
