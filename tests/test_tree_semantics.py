@@ -314,3 +314,25 @@ def test_renaming_a_user_renames_their_root_and_so_their_paths(alice):
     alice.username = "alice2"
     alice.save()
     assert paths.display_path(exp) == "/alice2/exp"
+
+
+def test_deleting_a_user_deletes_their_whole_tree(alice, bob):
+    top = folder(root(alice), "top")
+    deep = chain(top, 5)[-1]
+    share(top, "user", "bob", Level.EDIT)
+    link = folder(root(bob), "link", kind=Kind.SHORTCUT, target=deep)
+    alice.delete()
+    assert not Node.objects.filter(pk__in=[top.pk, deep.pk]).exists()
+    link.refresh_from_db()
+    assert link.target_id is None
+
+
+def test_new_children_never_reuse_a_segment_while_the_last_child_has_descendants(alice):
+    parent = folder(root(alice), "p")
+    first = folder(parent, "first")
+    chain(first, 3)
+    last = folder(parent, "last")
+    chain(last, 3)
+    newest = folder(parent, "newest")
+    assert newest.path > last.path
+    assert tree.parent_path(newest.path) == parent.path

@@ -76,10 +76,16 @@ class Node(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Subtrees are only ever deleted whole (`em.services.trash.purge_subtree`, or with their owner), so
+    # Django need not look children up one level at a time; the database still checks the reference.
+    # No index of its own: live children are found through `em_node_live_name_unique`, and every index
+    # on this table costs a write per row on each move.
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children", db_index=False
+        "self", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="children", db_index=False
     )
-    path = models.CharField(max_length=tree.MAX_PATH_LENGTH, unique=True, editable=False)
+    # Unique through a constraint, not `unique=True`: that would add PostgreSQL's `varchar_pattern_ops`
+    # twin index, which range queries on a "C"-collated column never use and every move must update.
+    path = models.CharField(max_length=tree.MAX_PATH_LENGTH, editable=False)
     depth = models.PositiveSmallIntegerField(editable=False)
     name = models.CharField(max_length=255)
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -109,6 +115,7 @@ class Node(models.Model):
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(fields=["path"], name="em_node_path_unique"),
             models.UniqueConstraint(
                 fields=["parent", "name"],
                 condition=Q(deleted_at__isnull=True),
@@ -123,7 +130,6 @@ class Node(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["parent", "path"], name="em_node_parent_path"),
             models.Index(fields=["target"], name="em_node_target", condition=Q(target__isnull=False)),
             models.Index(fields=["owner", "deleted_at"], name="em_node_trash", condition=Q(trashed=True)),
             models.Index(fields=["owner"], name="em_node_root_owner", condition=Q(parent__isnull=True)),

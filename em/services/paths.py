@@ -67,9 +67,15 @@ def depth_below(node: Node) -> int:
 
 
 def child_path(parent: Node) -> str:
-    """A fresh path for a new child of `parent` (call with the parent locked)."""
-    last = Node.objects.filter(parent=parent).order_by("-path").values_list("path", flat=True).first()
+    """A fresh path for a new child of `parent` (call with the tree locked).
+
+    The greatest path below `parent` belongs to its last child or to one of that child's descendants,
+    which all start with the last child's path: one backward step on the path index finds it.
+    """
+    low, high = tree.subtree_range(parent.path)
+    deepest_last = Node.objects.filter(path__gt=low, path__lt=high).order_by("-path").values_list("path", flat=True)
+    last = deepest_last.first()
     try:
-        return parent.path + tree.next_segment(last)
+        return parent.path + tree.next_segment(last[: len(parent.path) + tree.STEP] if last else None)
     except ValueError as exc:
         raise errors.Conflict("This folder holds the most children a folder can hold.") from exc

@@ -74,7 +74,8 @@ def restore_node(*, node: Node, by: Any) -> Node:
     return node
 
 
-def _purge(node: Node) -> int:
+def purge_subtree(node: Node) -> int:
+    """Delete `node` and everything below it for good (grants, runs and their metrics go with them)."""
     deleted, _ = Node.objects.subtree(node.path).delete()
     return deleted
 
@@ -85,7 +86,7 @@ def delete_forever(*, node: Node, by: Any) -> int:
         raise errors.InvalidInput("Only a node in the trash can be deleted for good; delete it first.")
     access.check(by, node, Level.EDIT)
     with transaction.atomic():
-        return _purge(node)
+        return purge_subtree(node)
 
 
 def purge_expired(*, now: datetime | None = None) -> int:
@@ -96,7 +97,7 @@ def purge_expired(*, now: datetime | None = None) -> int:
         with transaction.atomic():
             node = Node.objects.filter(pk=node_id).first()
             if node is not None:  # gone already, with an expired ancestor entry
-                purged += _purge(node)
+                purged += purge_subtree(node)
     return purged
 
 
