@@ -2,7 +2,26 @@
 
 This package is both the Django project (settings, the node tree, runs) and the home of the client SDK
 (`em.client`). Importing `em` must never import Django, so that `pip install em` without the `server`
-extra gives a working CLI and SDK: nothing server-side is imported here.
+extra gives a working CLI and SDK: nothing server-side is imported here. The SDK's names (`em.login`,
+`em.create_run`, `em.Run`, `em.create_artifact`, `em.Artifact`) are loaded on first use, so that the
+server, which imports `em` for its settings, does not pay for the client's imports.
 """
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what editors and mypy see; at run time __getattr__ imports on first use
+    from em.client.sdk.artifact import Artifact, create_artifact
+    from em.client.sdk.run import Run, create_run, login
+
 __version__ = "0.1.0"
+
+_SDK_NAMES = frozenset({"Artifact", "Run", "create_artifact", "create_run", "login"})
+__all__ = ["Artifact", "Run", "__version__", "create_artifact", "create_run", "login"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SDK_NAMES:
+        from em.client import sdk
+
+        return getattr(sdk, name)
+    raise AttributeError(f"module 'em' has no attribute {name!r}")

@@ -1,5 +1,9 @@
-"""URL routes of em.api.search (filled in by the module's views)."""
+"""Routes of run export (em.api.search); `runs` (search and create) and `runs/<id>…` are em.api.runs_urls."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from . import search
+
+urlpatterns = [
+    path("runs/export.csv", search.RunExportView.as_view(), name="run-export"),
+]

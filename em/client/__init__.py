@@ -6,7 +6,9 @@ Everything under `em.client` must import without Django (and without the rest of
 - `config`: where the server and API key come from (`~/.em/config.yaml`, overridden by environment);
 - `http`: `Client`, a thin `requests` session that turns every failure into a `ClientError`;
 - `api`: typed calls of the REST endpoints, shared by the CLI and the SDK;
-- `render` and `cli`: the `em` command line on top.
+- `upload` and `download`: moving bundles and files (manifest, missing blobs, progress bars);
+- `sdk`: `em.create_run` and friends, writing run bundles from training code (`em` re-exports them);
+- `render`, `cli` and `cli_runs`: the `em` command line on top.
 """
 
 from em.client.config import Config

@@ -110,3 +110,84 @@ def children(client: Client, node_id: str, *, ordering: str = "name", page_size:
 def shares(client: Client, node_id: str) -> Shares:
     """Who can see a node and why: the grants on it and on its folders above."""
     return cast(Shares, client.get(f"nodes/{node_id}/shares"))
+
+
+# --- uploads (docs/runs-api.md "Blob store and uploads") -------------------------------------------
+
+UPLOADS = "uploads"
+LIVE_RUNS = "runs"  # POST: create a Running run for the SDK's live mode (GET searches)
+CONFLICT_STRATEGIES = ("skip", "error", "new", "replace")
+
+
+class FileEntry(TypedDict):
+    path: str
+    size: int
+    sha256: str
+    mtime: str | None
+
+
+class Upload(TypedDict, total=False):
+    id: str
+    missing: list[str]
+    skipped: bool
+    node: Node
+
+
+def start_upload(client: Client, request: dict[str, Any]) -> Upload:
+    """Send a manifest; the server answers the blobs it lacks, or that it skipped an existing node."""
+    return cast(Upload, client.request("POST", UPLOADS, json=request))
+
+
+def commit_upload(client: Client, upload_id: str) -> Node:
+    """Create or update the node once every blob is stored; committing twice is harmless."""
+    return cast(Node, client.request("POST", f"{UPLOADS}/{upload_id}/commit")["node"])
+
+
+def node_files(client: Client, node_id: str) -> list[dict[str, Any]]:
+    return cast(list[dict[str, Any]], client.get(f"nodes/{node_id}/files"))
+
+
+# --- runs (docs/runs-api.md "Search and export", "Run endpoints") ----------------------------------
+
+
+def search_runs(client: Client, params: dict[str, str | int]) -> Iterator[dict[str, Any]]:
+    """Every RunRow matching `filter` (and `folder_path`, `order_by`), page after page."""
+    return client.paginate("runs", params)
+
+
+def run(client: Client, run_id: str) -> dict[str, Any]:
+    return cast(dict[str, Any], client.get(f"runs/{run_id}"))
+
+
+def compare_runs(client: Client, run_ids: list[str]) -> dict[str, Any]:
+    return cast(dict[str, Any], client.request("POST", "runs/compare", json={"runs": run_ids}))
+
+
+def create_live_run(client: Client, request: dict[str, Any]) -> dict[str, Any]:
+    return cast(dict[str, Any], client.request("POST", LIVE_RUNS, json=request))
+
+
+def append_metrics(client: Client, run_id: str, metrics: dict[str, dict[str, list[Any]]]) -> int:
+    """Append columnar batches `{key: {step, epoch, timestamp, value}}`; the number of points stored."""
+    answer = client.request("POST", f"runs/{run_id}/metrics", json={"metrics": metrics})
+    return int(answer.get("appended", 0)) if isinstance(answer, dict) else 0
+
+
+def update_run(client: Client, run_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    return cast(dict[str, Any], client.request("PATCH", f"runs/{run_id}", json=changes))
+
+
+def locate_run(client: Client, ref: str) -> dict[str, Any]:
+    """A run's detail from its id or its path (relative paths start at the caller's root)."""
+    if _looks_like_id(ref):
+        return run(client, ref)
+    path = ref if ref.startswith("/") else absolute(ref, me(client)["root"]["path"])
+    found = resolve(client, absolute(path, "/"))
+    if found["kind"] != "Run":
+        raise NotFound(404, "not_a_run", f"{found['path']} is a {found['kind']}, not a run.")
+    return run(client, found["id"])
+
+
+def _looks_like_id(ref: str) -> bool:
+    parts = ref.split("-")
+    return [len(p) for p in parts] == [8, 4, 4, 4, 12] and all(c in "0123456789abcdefABCDEF-" for c in ref)

@@ -11,16 +11,14 @@ import os
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.text import Text
 
 from em import __version__
-from em.client import api, config, render
+from em.client import api, cli_runs, config, render
 from em.client.errors import ClientError, Unauthorized
 from em.client.http import Client
 
 DEFAULT_PAGE_SIZE = 500  # children per request: few round trips, yet a quick first answer
-PIPE_WIDTH = 200  # columns when stdout is not a terminal, so that piped listings do not fold at 80
 
 
 class EMGroup(click.Group):
@@ -36,11 +34,7 @@ class EMGroup(click.Group):
             raise click.ClickException(err.message) from None
 
 
-def _console() -> Console:
-    console = Console(highlight=False, soft_wrap=False)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console.width = PIPE_WIDTH
-    return console
+_console = render.console
 
 
 def _client() -> Client:
@@ -157,6 +151,10 @@ def describe(path: str) -> None:
     console.print()
     console.print(Text("Shares", style="bold"))
     console.print(render.shares_view(shares))
+
+
+for command in cli_runs.COMMANDS:
+    main.add_command(command)
 
 
 if __name__ == "__main__":

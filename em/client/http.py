@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
@@ -70,9 +70,34 @@ class Client:
 
     def request(self, method: str, path: str, *, params: Params | None = None, json: Any = None) -> Any:
         """Send one request; the decoded JSON body (None for an empty one), or a ClientError."""
+        return self._decode(self._send(method, path, params=params, json=json))
+
+    def transfer(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        ok_statuses: frozenset[int] = frozenset(),
+    ) -> requests.Response:
+        """Send raw bytes or fetch a raw body (blobs, files, CSV); the response is left streaming.
+
+        A success, or a status listed in `ok_statuses` (e.g. 404 from `HEAD` on a partial blob), is
+        returned unread for the caller to consume and close; any other failure is the ClientError that
+        `request` would raise.
+        """
+        response = self._send(method, path, params=params, data=data, headers=headers, stream=True)
+        if response.ok or response.status_code in ok_statuses:
+            return response
+        with response:
+            self._fail(response)
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = self.url(path)
         try:
-            response = self.session.request(method, url, params=params, json=json, timeout=self.timeout)
+            return self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.Timeout as exc:
             seconds = self.timeout[0] if isinstance(exc, requests.ConnectTimeout) else self.timeout[1]
             raise Unreachable(None, "timeout", f"Cannot reach {self.host}: no answer within {seconds:g} s.") from exc
@@ -82,7 +107,6 @@ class Client:
             raise Unreachable(None, "unreachable", f"Cannot reach {self.host}: {_reason(exc)}.") from exc
         except requests.RequestException as exc:  # e.g. an invalid URL in the configuration
             raise Unreachable(None, "bad_request", f"Cannot send a request to {url}: {exc}.") from exc
-        return self._decode(response)
 
     def get(self, path: str, params: Params | None = None) -> Any:
         return self.request("GET", path, params=params)
@@ -119,6 +143,15 @@ class Client:
                     f"{self.host} did not answer like an EM server (no JSON from {response.url}).",
                 )
             return body
+        self._fail(response, body)
+
+    def _fail(self, response: requests.Response, body: Any = _NO_BODY) -> NoReturn:
+        """Raise the ClientError for an error answer, with EM's error body when there is one."""
+        if body is _NO_BODY:
+            try:
+                body = response.json() if response.content else _NO_BODY
+            except ValueError:
+                body = _NO_BODY
         error_class = for_status(response.status_code)
         error = body.get("error") if isinstance(body, dict) else None
         if not isinstance(error, dict):

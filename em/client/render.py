@@ -7,11 +7,14 @@ me, trash) and can be tested without a server. Text from the server is never par
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -103,3 +106,177 @@ def shares_view(shares: Shares) -> RenderableType:
             Text(inherited["path"] if inherited else "(this node)"),
         )
     return Group(summary, Text(""), table)
+
+
+# --- runs -------------------------------------------------------------------------------------------
+
+
+def value_text(value: Any) -> str:
+    """A param or metric value for a cell: floats to 6 significant digits, nothing for missing."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def duration_text(seconds: Any) -> str:
+    """`2h 03m`, `4m 05s`, `12.3 s` for a duration in seconds (other forms shown as given)."""
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return "" if seconds is None else str(seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+STATUS_STYLES = {"Running": "cyan", "Complete": "green", "Error": "red", "Killed": "yellow"}
+
+
+def _status(run: Mapping[str, Any]) -> Text:
+    status = str(run.get("status") or "")
+    return Text(status, style=STATUS_STYLES.get(status, ""))
+
+
+def runs_table(rows: Sequence[Mapping[str, Any]]) -> Table:
+    """One row per run, then its params and metrics as columns, as `dvc exp show` lays them out."""
+    params = sorted({key for row in rows for key in row.get("params") or {}})
+    metrics = sorted({key for row in rows for key in row.get("metrics") or {}})
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("name", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("started", no_wrap=True)
+    table.add_column("duration", no_wrap=True, justify="right")
+    for key in params:
+        table.add_column(key, header_style="bold blue", overflow="fold")
+    for key in metrics:
+        table.add_column(key, header_style="bold magenta", justify="right", overflow="fold")
+    for row in rows:
+        run = row.get("run") or {}
+        table.add_row(
+            Text(str(row.get("name", ""))),
+            _status(run),
+            when(run.get("started_at")),
+            duration_text(run.get("duration")),
+            *(Text(value_text((row.get("params") or {}).get(key))) for key in params),
+            *(Text(value_text(_latest((row.get("metrics") or {}).get(key)))) for key in metrics),
+        )
+    return table
+
+
+def _latest(summary: Any) -> Any:
+    return summary.get("latest") if isinstance(summary, dict) else summary
+
+
+def _grid(rows: Iterable[tuple[str, Any]]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for key, value in rows:
+        grid.add_row(key, value if isinstance(value, Text) else Text(value_text(value) or "-"))
+    return grid
+
+
+def _metric_summaries(metrics: Any) -> list[dict[str, Any]]:
+    """The detail's metric summaries as a list of dicts with `key`, whichever shape the server sends."""
+    if isinstance(metrics, dict):
+        return [{"key": k, **(v if isinstance(v, dict) else {"latest": v})} for k, v in sorted(metrics.items())]
+    return [m for m in metrics or [] if isinstance(m, dict)]
+
+
+def run_details(detail: Mapping[str, Any]) -> RenderableType:
+    """A run's attributes, then its params, metrics (latest/min/max/count), tags and lineage."""
+    run = detail.get("run") or {}
+    git = detail.get("git") or {}
+    platform = detail.get("platform") or {}
+    parts: list[RenderableType] = [
+        Text(str(detail.get("path", "")), style="bold"),
+        _grid(
+            [
+                ("id", detail.get("id")),
+                ("status", _status(run)),
+                ("started", when(run.get("started_at"), precise=True)),
+                ("ended", when(run.get("ended_at"), precise=True)),
+                ("duration", duration_text(run.get("duration"))),
+                ("source", " ".join(str(run.get(k) or "") for k in ("source_type", "source_name")).strip()),
+                ("command", detail.get("command")),
+                ("git", " ".join(str(git.get(k) or "") for k in ("branch", "commit")).strip()),
+                ("host", " ".join(str(platform.get(k) or "") for k in ("hostname", "python", "framework")).strip()),
+                ("labels", ", ".join(detail.get("labels") or [])),
+                ("index", detail.get("index_state")),
+            ]
+        ),
+    ]
+    for error in detail.get("index_errors") or []:
+        parts.append(Text(f"index error in {error.get('file')}: {error.get('message')}", style="red"))
+    params = detail.get("params") or {}
+    if params:
+        parts += [Text(""), Text("Params", style="bold"), _grid(sorted(params.items()))]
+    summaries = _metric_summaries(detail.get("metrics"))
+    if summaries:
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+        for column in ("metric", "latest", "min", "max", "count", "step"):
+            table.add_column(column, justify="left" if column == "metric" else "right")
+        for m in summaries:
+            cells = (m.get("latest"), m.get("min"), m.get("max"), m.get("count"), m.get("latest_step"))
+            table.add_row(Text(str(m["key"])), *(value_text(c) for c in cells))
+        parts += [Text(""), Text("Metrics", style="bold"), table]
+    tags = detail.get("tags") or {}
+    if tags:
+        parts += [Text(""), Text("Tags", style="bold"), _grid(sorted(tags.items()))]
+    lineage = detail.get("lineage") or {}
+    edges = [(d, e) for d in ("input", "output") for e in (lineage.get(d) or [])] if isinstance(lineage, dict) else []
+    if edges:
+        rows = [(d, e.get("path") or e.get("id") if isinstance(e, dict) else e) for d, e in edges]
+        parts += [Text(""), Text("Lineage", style="bold"), _grid(rows)]
+    return Group(*parts)
+
+
+def diff_table(comparison: Mapping[str, Any]) -> Table | None:
+    """The params and metrics whose values differ between the compared runs; None when none do."""
+    runs = comparison.get("runs") or []
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("", no_wrap=True)
+    table.add_column("key", overflow="fold")
+    for run in runs:
+        table.add_column(str(run.get("name") or run.get("id")) if isinstance(run, dict) else str(run), overflow="fold")
+    differing = 0
+    for section in ("params", "metrics"):
+        for row in comparison.get(section) or []:
+            if row.get("all_equal"):
+                continue
+            differing += 1
+            table.add_row(section, Text(str(row.get("key"))), *(Text(value_text(v)) for v in row.get("values") or []))
+    return table if differing else None
+
+
+PIPE_WIDTH = 200  # columns when stdout is not a terminal, so that piped listings do not fold at 80
+
+
+def console() -> Console:
+    """The console commands print to: no highlighting, and wide when piped."""
+    out = Console(highlight=False, soft_wrap=False)
+    if not out.is_terminal and "COLUMNS" not in os.environ:
+        out.width = PIPE_WIDTH
+    return out
+
+
+def transfer_progress(out: Console) -> Progress:
+    """Byte progress bars for uploads and downloads; silent when `out` is not a terminal."""
+    return Progress(
+        TextColumn("{task.description}", markup=False),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=out,
+        transient=True,
+        disable=not out.is_terminal,
+    )

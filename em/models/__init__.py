@@ -2,6 +2,7 @@ from .blobs import Blob, Manifest, ManifestEntry
 from .grants import NodeGroupObjectPermission, NodeUserObjectPermission
 from .nodes import CONTAINER_KINDS, STORAGE_TYPE_OF_KIND, Kind, Node, NodeQuerySet, StorageType
 from .runs import IndexState, LineageEdge, MetricChunk, MetricSeries, Param, Run, RunStatus, Tag
+from .uploads import Upload
 
 __all__ = [
     "CONTAINER_KINDS",
@@ -23,4 +24,5 @@ __all__ = [
     "RunStatus",
     "StorageType",
     "Tag",
+    "Upload",
 ]

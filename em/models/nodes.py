@@ -133,6 +133,13 @@ class Node(models.Model):
             models.Index(fields=["target"], name="em_node_target", condition=Q(target__isnull=False)),
             models.Index(fields=["owner", "deleted_at"], name="em_node_trash", condition=Q(trashed=True)),
             models.Index(fields=["owner"], name="em_node_root_owner", condition=Q(parent__isnull=True)),
+            # Run search scopes by path range; with the id alongside, PostgreSQL answers from the index.
+            models.Index(
+                fields=["path"],
+                include=["id"],
+                name="em_node_live_runs",
+                condition=Q(kind="Run", deleted_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -11,8 +11,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Left
 
 from .nodes import Node
+
+# Text params and tags are indexed (and searched) by their first TEXT_PREFIX characters: a btree entry
+# must stay under ~2.7 kB on PostgreSQL, and a value can be any length (em/search/compiler.py).
+TEXT_PREFIX = 100
 
 
 class RunStatus(models.TextChoices):
@@ -71,7 +77,11 @@ class Param(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "key"], name="em_param_run_key_unique")]
-        indexes = [models.Index(fields=["key", "number"], name="em_param_key_number")]
+        # `run_id` rides along so a search term is an index-only scan yielding run ids.
+        indexes = [
+            models.Index(fields=["key", "number"], include=["run_id"], name="em_param_key_number"),
+            models.Index(F("key"), Left("value", TEXT_PREFIX), name="em_param_key_text"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
@@ -93,9 +103,9 @@ class MetricSeries(models.Model):
         verbose_name_plural = "metric series"
         constraints = [models.UniqueConstraint(fields=["run", "key"], name="em_metric_run_key_unique")]
         indexes = [
-            models.Index(fields=["key", "latest"], name="em_metric_key_latest"),
-            models.Index(fields=["key", "min"], name="em_metric_key_min"),
-            models.Index(fields=["key", "max"], name="em_metric_key_max"),
+            models.Index(fields=["key", "latest"], include=["run_id"], name="em_metric_key_latest"),
+            models.Index(fields=["key", "min"], include=["run_id"], name="em_metric_key_min"),
+            models.Index(fields=["key", "max"], include=["run_id"], name="em_metric_key_max"),
         ]
 
     def __str__(self) -> str:
@@ -133,7 +143,7 @@ class Tag(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "key"], name="em_tag_run_key_unique")]
-        indexes = [models.Index(fields=["key"], name="em_tag_key")]
+        indexes = [models.Index(F("key"), Left("value", TEXT_PREFIX), name="em_tag_key_text")]
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"

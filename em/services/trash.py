@@ -38,7 +38,7 @@ def trash_node(*, node: Node, by: Any) -> Node:
     return node
 
 
-def _free_name(parent: Node, wanted: str) -> str:
+def free_name(parent: Node, wanted: str) -> str:
     """`wanted`, or `wanted (2)`, `wanted (3)`… — the first name not taken by a live child of `parent`."""
     stem = re.sub(r" \(\d+\)$", "", wanted)
     taken = set(Node.objects.live().filter(parent=parent, name__startswith=stem).values_list("name", flat=True))
@@ -65,7 +65,7 @@ def restore_node(*, node: Node, by: Any) -> Node:
         if parent.deleted_at is not None:
             parent = root_of(node.owner)
             relocate_subtree(node, parent)
-        node.name = _free_name(parent, node.name)
+        node.name = free_name(parent, node.name)
         node.editor = by
         node.trashed = False
         node.save(update_fields=["parent", "name", "editor", "trashed", "modified_at"])

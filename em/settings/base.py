@@ -158,12 +158,22 @@ CELERY_TASK_ROUTES = {"em.tasks.index_*": {"queue": "index"}}
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-trash": {"task": "em.tasks.purge_expired_trash", "schedule": timedelta(hours=1)},
+    "compact-metrics": {"task": "em.tasks.compact_metrics", "schedule": timedelta(minutes=15)},
+    "collect-garbage": {"task": "em.tasks.collect_garbage", "schedule": timedelta(hours=6)},
 }
 
 # --- EM behaviour ---------------------------------------------------------------------------------
 EM_TRASH_RETENTION = timedelta(days=env.int("EM_TRASH_RETENTION_DAYS", default=30))
 # Anonymous visitors may read nodes shared with *public* only when this is on.
 EM_PUBLIC_ANONYMOUS: bool = env.bool("EM_PUBLIC_ANONYMOUS", default=False)
+# Uploads: the most bytes one blob, manifest or archive may hold, and the most files one upload may list.
+EM_MAX_UPLOAD_BYTES: int = env.int("EM_MAX_UPLOAD_BYTES", default=20 * 1024**3)
+EM_MAX_FILES_PER_UPLOAD: int = env.int("EM_MAX_FILES_PER_UPLOAD", default=100_000)
+# The most runs one CSV export streams (a trailer line says when it stopped short).
+EM_EXPORT_MAX_ROWS: int = env.int("EM_EXPORT_MAX_ROWS", default=100_000)
+# Where partly received blobs and extracted archives wait; on the blob storage's disk, a finished blob
+# is moved into place rather than copied.
+EM_UPLOAD_SCRATCH_DIR = Path(env.str("EM_UPLOAD_SCRATCH_DIR", default=str(DATA_DIR / "uploads-partial"))).resolve()
 
 # --- REST API -------------------------------------------------------------------------------------
 _renderers = ["rest_framework.renderers.JSONRenderer"]
@@ -191,6 +201,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "NodeKindEnum": "em.models.nodes.Kind",
+        "UploadKindEnum": "em.services.uploads.UPLOAD_KINDS",
+    },
     # Swagger UI from the installed sidecar package, not a CDN: the portal works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

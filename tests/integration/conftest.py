@@ -21,6 +21,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 from django.db import connection
+from kombu import pools as kombu_pools
 
 from em.celery import app
 
@@ -70,10 +71,14 @@ def flush_redis(url: str) -> None:
 
 
 def _forget_connections() -> None:
-    """Drop the app's cached broker pool and result backend, so they are rebuilt from the current conf."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-    app._after_fork()  # resets the connection and producer pools
+    """Drop the app's cached broker pool and result backend, so they are rebuilt from the current conf.
+
+    kombu keeps connection and producer pools in process-wide registries keyed by broker URL: closing
+    one pool in place would leave a closed pool registered for the next user of that URL (the eager
+    `memory://` broker of the rest of the suite), so the registries are emptied as a whole.
+    """
+    kombu_pools.reset()
+    app._after_fork()  # forget the app's references to the old pools
     backend = app._backend
     if backend is not None and hasattr(backend, "client"):
         backend.client.close()

@@ -1,0 +1,342 @@
+"""Run endpoints (docs/runs-api.md "Run endpoints"): one run's detail, status, notes, tags, live
+metrics, metric history, log, and compare and bulk delete/restore over many runs.
+
+Views parse, call one service, and present. Reads that take many ids in a POST body (compare, history)
+are still reads: a read-only key may call them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import ApiKeyScopeOrPublicRead
+from em import access, errors
+from em.access import Level
+from em.api.run_detail import present_run_detail
+from em.api.search import RunSearchView
+from em.models import MetricSeries, Node
+from em.runs import metrics, selectors
+from em.services import compare, live_metrics, run_log
+from em.services import runs as run_services
+from em.services.uploads import Where, resolve_parent
+
+# 100,000 points of four arrays as JSON text stay well below this.
+MAX_LIVE_BODY_BYTES = 32 * 1024 * 1024
+MAX_HISTORY_SERIES = 1_000
+DEFAULT_MAX_POINTS = 1_000
+MAX_MAX_POINTS = 100_000
+
+
+class ReadsByPost(BasePermission):
+    """A read sent as POST (its ids do not fit a URL): whoever may read may call it."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user.is_authenticated or settings.EM_PUBLIC_ANONYMOUS)
+
+
+class PointsJSONParser(JSONParser):
+    """JSON in which NaN and Infinity parse (as floats), so the check can name the key and index of a
+    bad point rather than fail on the whole body; the size is capped before parsing."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        raw = stream.read(MAX_LIVE_BODY_BYTES + 1)
+        if len(raw) > MAX_LIVE_BODY_BYTES:
+            raise errors.InvalidInput(f"A live batch is at most {MAX_LIVE_BODY_BYTES // 2**20} MiB; split it.")
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ParseError(f"JSON parse error - {exc}") from exc
+
+
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise errors.InvalidInput(f"`{name}` is a whole number.") from None
+    if not low <= value <= high:
+        raise errors.InvalidInput(f"`{name}` is from {low} to {high}.")
+    return value
+
+
+def _history(series: MetricSeries, run_id: UUID, max_points: int, x: str) -> dict[str, Any]:
+    return {"run": run_id, **metrics.read(series, max_points=max_points, x=x)}
+
+
+RunJSON = OpenApiTypes.OBJECT
+
+
+class RunCreateSerializer(serializers.Serializer):
+    parent = serializers.UUIDField(required=False)  # type: ignore[assignment]  # a declared field
+    parent_path = serializers.CharField(required=False)
+    make_folder = serializers.BooleanField(required=False, default=False, help_text="Create missing folders.")
+    name = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=10_000)
+    hparams = serializers.JSONField(required=False)
+    labels = serializers.ListField(child=serializers.CharField(trim_whitespace=False, allow_blank=True), required=False)
+    description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("parent" in attrs) == ("parent_path" in attrs):
+            raise serializers.ValidationError("Give exactly one of `parent` and `parent_path`.")
+        return attrs
+
+
+class RunUpdateSerializer(serializers.Serializer):
+    notes = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    status = serializers.CharField(required=False)
+    ended_at = serializers.DateTimeField(required=False)
+
+
+class TagValueSerializer(serializers.Serializer):
+    value = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+
+class RunIdsSerializer(serializers.Serializer):
+    runs = serializers.ListField(child=serializers.UUIDField(), allow_empty=False)
+
+
+class HistoryRequestSerializer(RunIdsSerializer):
+    keys = serializers.ListField(child=serializers.CharField(), allow_empty=False)
+    max_points = serializers.IntegerField(
+        required=False, default=DEFAULT_MAX_POINTS, min_value=2, max_value=MAX_MAX_POINTS
+    )
+    x = serializers.CharField(required=False, default="step")
+
+
+class BulkSerializer(serializers.Serializer):
+    folder = serializers.UUIDField(required=False, help_text="Work below this folder; default your own tree.")
+    max_runs = serializers.IntegerField(required=False, help_text="At most this many (≤ 10,000).")
+
+
+class BulkDeleteSerializer(BulkSerializer):
+    max_timestamp_millis = serializers.IntegerField(help_text="Runs started at or before this time.")
+
+
+class BulkRestoreSerializer(BulkSerializer):
+    min_timestamp_millis = serializers.IntegerField(help_text="Runs deleted at or after this time.")
+
+
+def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class RunCreateView(APIView):
+    @extend_schema(request=RunCreateSerializer, responses={201: RunJSON}, summary="Start a live run")
+    def post(self, request: Request) -> Response:
+        v = _valid(RunCreateSerializer, request.data)
+        where = Where(parent=v.get("parent"), path=v.get("parent_path"), make_folder=v["make_folder"])
+        parent = resolve_parent(request.user, where)
+        run = run_services.create_live_run(
+            parent=parent,
+            name=v["name"],
+            by=request.user,
+            hparams=v.get("hparams"),
+            labels=v.get("labels"),
+            description=v.get("description", ""),
+        )
+        return Response(present_run_detail(request.user, run), status=status.HTTP_201_CREATED)
+
+
+class RunsView(RunSearchView):
+    """`/api/v1/runs`: GET searches (em.api.search), POST starts a live run — one route, as the API has it.
+
+    Anonymous visitors may only read (and only with EM_PUBLIC_ANONYMOUS); a read-only key cannot POST.
+    """
+
+    post = RunCreateView.post
+
+
+class RunDetailView(APIView):
+    permission_classes = [ApiKeyScopeOrPublicRead]
+
+    @extend_schema(responses=RunJSON, summary="A run: its row, parameters, metric summaries, lineage")
+    def get(self, request: Request, run_id: UUID) -> Response:
+        return Response(present_run_detail(request.user, run_services.get_run(request.user, run_id)))
+
+    @extend_schema(request=RunUpdateSerializer, responses=RunJSON, summary="Change notes, or end a running run")
+    def patch(self, request: Request, run_id: UUID) -> Response:
+        v = _valid(RunUpdateSerializer, request.data)
+        run = run_services.get_run(request.user, run_id, need=Level.EDIT)
+        run = run_services.update_run(run=run, by=request.user, **v)
+        return Response(present_run_detail(request.user, run))
+
+
+class RunTagView(APIView):
+    @extend_schema(
+        request=TagValueSerializer,
+        responses=inline_serializer("RunTag", {"key": serializers.CharField(), "value": serializers.CharField()}),
+        summary="Set a tag",
+    )
+    def put(self, request: Request, run_id: UUID, key: str) -> Response:
+        v = _valid(TagValueSerializer, request.data)
+        run = run_services.get_run(request.user, run_id, need=Level.EDIT)
+        tag = run_services.set_tag(run=run, key=key, value=v["value"], by=request.user)
+        return Response({"key": tag.key, "value": tag.value})
+
+    @extend_schema(responses={204: None}, summary="Remove a tag")
+    def delete(self, request: Request, run_id: UUID, key: str) -> Response:
+        run = run_services.get_run(request.user, run_id, need=Level.EDIT)
+        run_services.delete_tag(run=run, key=key, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RunMetricsView(APIView):
+    parser_classes = [PointsJSONParser]
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses=inline_serializer("Appended", {"appended": serializers.IntegerField()}),
+        summary="Log metric points to a running run",
+        description='`{"metrics": {"train.loss": {"step": [...], "epoch": [...]|null, "timestamp": [...], '
+        '"value": [...]}}}`; at most 100,000 points a call.',
+    )
+    def post(self, request: Request, run_id: UUID) -> Response:
+        run = run_services.get_run(request.user, run_id, need=Level.EDIT)
+        batch = live_metrics.parse_batch(request.data, now=timezone.now().timestamp())
+        appended = live_metrics.append_batch(run=run, batch=batch, by=request.user)
+        return Response({"appended": appended})
+
+
+class RunMetricHistoryView(APIView):
+    permission_classes = [ApiKeyScopeOrPublicRead]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("max_points", int, description=f"Default {DEFAULT_MAX_POINTS}."),
+            OpenApiParameter("x", str, enum=list(metrics.X_AXES)),
+        ],
+        responses=OpenApiTypes.OBJECT,
+        summary="A metric's history, downsampled to at most max_points",
+    )
+    def get(self, request: Request, run_id: UUID, key: str) -> Response:
+        run = run_services.get_run(request.user, run_id)
+        max_points = _int_param(request, "max_points", DEFAULT_MAX_POINTS, 2, MAX_MAX_POINTS)
+        series = MetricSeries.objects.filter(run=run, key=live_metrics.metric_key(key)).first()
+        if series is None:
+            raise errors.NotFound(f"The run has no metric {key!r}.")
+        return Response(metrics.read(series, max_points=max_points, x=request.query_params.get("x", "step")))
+
+
+class MetricsHistoryView(APIView):
+    permission_classes = [ReadsByPost]
+
+    @extend_schema(
+        request=HistoryRequestSerializer,
+        responses=inline_serializer("Histories", {"series": serializers.ListField(child=serializers.DictField())}),
+        summary="Histories of several metrics of several runs, for overlaid charts",
+    )
+    def post(self, request: Request) -> Response:
+        v = _valid(HistoryRequestSerializer, request.data)
+        keys = list(dict.fromkeys(live_metrics.metric_key(key) for key in v["keys"]))
+        if len(v["runs"]) * len(keys) > MAX_HISTORY_SERIES:
+            raise errors.InvalidInput(f"Ask for at most {MAX_HISTORY_SERIES} (run, key) pairs at a time.")
+        runs = run_services.visible_runs(request.user, v["runs"], limit=compare.MAX_RUNS)
+        found = {(s.run_id, s.key): s for s in MetricSeries.objects.filter(run__in=runs, key__in=keys)}
+        series = [
+            _history(found[(run.pk, key)], run.pk, v["max_points"], v["x"])
+            for run in runs
+            for key in keys
+            if (run.pk, key) in found
+        ]
+        return Response({"series": series})
+
+
+class RunLogView(APIView):
+    permission_classes = [ApiKeyScopeOrPublicRead]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("offset", int),
+            OpenApiParameter("limit", int, description=f"At most {run_log.MAX_LIMIT}."),
+            OpenApiParameter("q", str, description="Only lines holding this text (any case)."),
+        ],
+        responses=inline_serializer(
+            "RunLog",
+            {
+                "lines": serializers.ListField(child=serializers.ListField()),
+                "total": serializers.IntegerField(),
+                "next_offset": serializers.IntegerField(allow_null=True),
+            },
+        ),
+        summary="The run's console log, a page of lines at a time",
+    )
+    def get(self, request: Request, run_id: UUID) -> Response:
+        run = run_services.get_run(request.user, run_id)
+        page = run_log.read_log(
+            run.node,
+            offset=_int_param(request, "offset", 0, 0, 2**62),
+            limit=_int_param(request, "limit", 1000, 1, run_log.MAX_LIMIT),
+            q=request.query_params.get("q") or None,
+        )
+        return Response({"lines": page.lines, "total": page.total, "next_offset": page.next_offset})
+
+
+class RunCompareView(APIView):
+    permission_classes = [ReadsByPost]
+
+    @extend_schema(request=RunIdsSerializer, responses=OpenApiTypes.OBJECT, summary="Compare 2 to 100 runs")
+    def post(self, request: Request) -> Response:
+        v = _valid(RunIdsSerializer, request.data)
+        runs = run_services.visible_runs(
+            request.user, v["runs"], limit=compare.MAX_RUNS, prefetch=selectors.ROW_PREFETCH
+        )
+        if len(runs) < compare.MIN_RUNS:
+            raise errors.InvalidInput(f"Compare at least {compare.MIN_RUNS} different runs.")
+        rows = selectors.run_rows(user=request.user, runs=[run.node for run in runs])
+        return Response({"runs": rows, **compare.compare(runs)})
+
+
+def _bulk_folder(request: Request, folder_id: UUID | None) -> Node | None:
+    return None if folder_id is None else access.get_node(request.user, folder_id).node
+
+
+class RunBulkDeleteView(APIView):
+    @extend_schema(
+        request=BulkDeleteSerializer,
+        responses=inline_serializer("BulkDeleted", {"deleted": serializers.IntegerField()}),
+        summary="Move runs started before a time to the trash (≤ 10,000 a call)",
+    )
+    def post(self, request: Request) -> Response:
+        v = _valid(BulkDeleteSerializer, request.data)
+        deleted = run_services.bulk_delete(
+            by=request.user,
+            max_timestamp_millis=v["max_timestamp_millis"],
+            folder=_bulk_folder(request, v.get("folder")),
+            max_runs=v.get("max_runs"),
+        )
+        return Response({"deleted": deleted})
+
+
+class RunBulkRestoreView(APIView):
+    @extend_schema(
+        request=BulkRestoreSerializer,
+        responses=inline_serializer("BulkRestored", {"restored": serializers.IntegerField()}),
+        summary="Restore runs deleted after a time (≤ 10,000 a call)",
+    )
+    def post(self, request: Request) -> Response:
+        v = _valid(BulkRestoreSerializer, request.data)
+        restored = run_services.bulk_restore(
+            by=request.user,
+            min_timestamp_millis=v["min_timestamp_millis"],
+            folder=_bulk_folder(request, v.get("folder")),
+            max_runs=v.get("max_runs"),
+        )
+        return Response({"restored": restored})

@@ -1,0 +1,230 @@
+"""Run search and its CSV export: `GET /api/v1/runs` and `GET /api/v1/runs/export.csv`.
+
+Both take the same parameters (`filter`, `folder` or `folder_path`, `order_by`, repeatable or
+comma-separated) and see the same runs; the export streams every matching run (up to
+`EM_EXPORT_MAX_ROWS`, 100,000 by default) instead of a page.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from itertools import islice
+from typing import Any
+
+from django.conf import settings
+from django.core.paginator import Page
+from django.core.paginator import Paginator as DjangoPaginator
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import ApiKeyScopeOrPublicRead
+from em import access
+from em.api.pagination import PagePagination
+from em.api.serializers import NodeSerializer
+from em.models import Node, NodeQuerySet
+from em.runs.selectors import counted_ids, run_keys, run_rows, runs_by_id, search_runs
+from em.services import paths
+
+EXPORT_BATCH = 1000  # runs loaded (with their params and metrics) per round of queries
+CSV_COLUMNS = ["Run ID", "Name", "Source Type", "Source Name", "User", "Status"]
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    filter = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, default="")
+    folder = serializers.UUIDField(required=False)
+    folder_path = serializers.CharField(required=False)
+    order_by = serializers.ListField(child=serializers.CharField(), required=False, default=list)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "folder" in attrs and "folder_path" in attrs:
+            raise serializers.ValidationError("Give at most one of `folder` and `folder_path`.")
+        return attrs
+
+
+class RunSummarySerializer(serializers.Serializer):
+    status = serializers.CharField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+    duration = serializers.FloatField(allow_null=True, help_text="Seconds, when the run has ended.")
+    source_type = serializers.CharField()
+    source_name = serializers.CharField()
+
+
+class RunRowSerializer(NodeSerializer):
+    """The shape of a search hit (built by `em.runs.selectors.run_rows`; this class documents it)."""
+
+    run = RunSummarySerializer(read_only=True)
+    params = serializers.DictField(child=serializers.CharField(), read_only=True, help_text="Text as written.")
+    metrics = serializers.DictField(
+        child=serializers.FloatField(allow_null=True), read_only=True, help_text="Latest value of each series."
+    )
+    tags = serializers.DictField(child=serializers.CharField(), read_only=True)
+
+    class Meta(NodeSerializer.Meta):
+        fields = [*NodeSerializer.Meta.fields, "run", "params", "metrics", "tags"]
+        read_only_fields = fields
+
+
+SEARCH_PARAMETERS = [
+    OpenApiParameter(
+        "filter",
+        str,
+        description="MLflow's filter language with OR, NOT and parentheses, e.g. `metrics.val.acc > 0.9 AND "
+        "(params.optimizer IN ('adam', 'sgd') OR tags.`my tag` LIKE 'x%')`; also `MIN(metrics.x)`, `MAX(...)`, "
+        "`attributes.status|name|start_time|end_time|duration|created_by|path|run_id|created`.",
+    ),
+    OpenApiParameter("folder", OpenApiTypes.UUID, description="Only runs below this folder (or `folder_path`)."),
+    OpenApiParameter("folder_path", str, description="e.g. `/alice/experiments`."),
+    OpenApiParameter(
+        "order_by",
+        str,
+        many=True,
+        description="e.g. `metrics.val.acc DESC`; repeat or comma-separate. Newest first by default.",
+    ),
+]
+INVALID_FILTER = OpenApiResponse(description="`invalid_filter` / `invalid_order_by`, with the bad token's position.")
+
+
+def _search(request: Request) -> tuple[NodeQuerySet, bool]:
+    """The matching runs, and whether a filter narrowed them (rather than the folder and rights alone)."""
+    query = SearchQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    v = query.validated_data
+    folder: Node | None = None
+    if "folder" in v:
+        folder = access.get_node(request.user, v["folder"]).node
+    elif "folder_path" in v:
+        folder = paths.resolve(request.user, v["folder_path"])
+    runs = search_runs(user=request.user, filter=v["filter"], folder=folder, order_by=v["order_by"])
+    return runs, bool(v["filter"].strip())
+
+
+class _CountingPaginator(DjangoPaginator):
+    """Takes the count from the query that fetches the page (`COUNT(*) OVER ()` beside each id) rather
+    than from a second query that would evaluate the whole filter again: on 100,000 runs the count costs
+    as much as the page. Only a page past the end needs a query of its own (to say it is past the end).
+    `object_list` yields (pk, total) pairs.
+    """
+
+    def page(self, number: Any) -> Page:
+        try:
+            index = int(number)
+        except (TypeError, ValueError):
+            index = 0  # validate_number below raises the paginator's own error
+        rows: list[tuple[Any, int]] = []
+        if index >= 1:
+            bottom = (index - 1) * self.per_page
+            rows = list(self.object_list[bottom : bottom + self.per_page])
+            if rows or index == 1:
+                self.__dict__["count"] = rows[0][1] if rows else 0  # fills the cached_property
+        return Page([pk for pk, _ in rows], self.validate_number(number), self)
+
+
+class RunSearchView(APIView):
+    permission_classes = [ApiKeyScopeOrPublicRead]
+    pagination_class = PagePagination
+
+    @extend_schema(
+        parameters=SEARCH_PARAMETERS,
+        responses={200: RunRowSerializer(many=True), 400: INVALID_FILTER},
+        summary="Search runs",
+        operation_id="runs_search",
+    )
+    def get(self, request: Request) -> Response:
+        runs, filtered = _search(request)
+        paginator = self.pagination_class()
+        pages: QuerySet[Any, Any] = runs.values_list("pk", flat=True)
+        if filtered:  # else the count is the scope alone, cheap, and the page query may stop early
+            paginator.django_paginator_class = _CountingPaginator
+            pages = counted_ids(runs)
+        ids = paginator.paginate_queryset(pages, request, view=self)
+        return paginator.get_paginated_response(run_rows(user=request.user, runs=runs_by_id(ids or [])))
+
+
+class CSVRenderer(BaseRenderer):
+    """Lets `Accept: text/csv` through content negotiation; an error then arrives as a small CSV too."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        error = data.get("error", {}) if isinstance(data, dict) else {}
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["code", "message"])
+        writer.writerow([error.get("code", ""), error.get("message", "")])
+        return buffer.getvalue().encode()
+
+
+class _Echo:
+    """A file-like sink handing each CSV line straight back, so rows stream as they are written."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+class RunExportView(APIView):
+    permission_classes = [ApiKeyScopeOrPublicRead]
+    renderer_classes = [JSONRenderer, CSVRenderer]
+
+    @extend_schema(
+        parameters=SEARCH_PARAMETERS,
+        responses={(200, "text/csv"): OpenApiTypes.STR, 400: INVALID_FILTER},
+        summary="Export matching runs as CSV",
+        description="Columns: " + ",".join(CSV_COLUMNS) + ", then every param key, then every metric key "
+        "(latest values). Past the row limit the last line says how many runs were left out.",
+        operation_id="runs_export_csv",
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        runs, _ = _search(request)
+        limit = settings.EM_EXPORT_MAX_ROWS
+        total = runs.count()
+        params, metrics = run_keys(runs)
+        response = StreamingHttpResponse(
+            _csv_lines(runs[:limit], params, metrics, total - limit), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = 'attachment; filename="runs.csv"'
+        response["X-Total-Count"] = str(total)
+        if total > limit:
+            response["X-EM-Truncated"] = f"{limit} of {total} runs"
+        return response
+
+
+def _csv_lines(runs: NodeQuerySet, params: list[str], metrics: list[str], left_out: int) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow([*CSV_COLUMNS, *params, *metrics])
+    ids = runs.values_list("pk", flat=True).iterator(chunk_size=EXPORT_BATCH)
+    while batch := list(islice(ids, EXPORT_BATCH)):
+        yield from _csv_rows(writer, runs_by_id(batch), params, metrics)
+    if left_out > 0:
+        yield writer.writerow([f"# truncated: {left_out} more runs matched; narrow the filter to export them"])
+
+
+def _csv_rows(writer: Any, nodes: list[Node], params: list[str], metrics: list[str]) -> Iterator[str]:
+    for node in nodes:
+        run = node.run
+        values = {p.key: p.value for p in run.params.all()}
+        latest = {m.key: m.latest for m in run.metrics.all()}
+        user = node.created_by or node.owner
+        yield writer.writerow(
+            [
+                node.pk,
+                node.name,
+                run.source_type,
+                run.source_name,
+                user.username,
+                run.status,
+                *(values.get(key, "") for key in params),
+                *("" if latest.get(key) is None else latest[key] for key in metrics),
+            ]
+        )

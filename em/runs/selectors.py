@@ -1,0 +1,107 @@
+"""Reading runs: the search behind `GET /api/v1/runs` and its CSV export, and the rows they show.
+
+Scope comes first and from `em.access` alone: the runs a user may see (or those below a folder they
+may see), never trashed ones; the filter and ordering only narrow and sort that. A page is fetched in
+two steps — the ordered ids of the page from the (lean) search query, then those runs with everything
+a row shows (`runs_by_id`) — because joining users and runs into a query that filters and sorts 100,000
+runs makes PostgreSQL carry wide rows through the whole plan. Either way a page costs the same few
+queries however many runs it holds: params, metric summaries and tags are prefetched and node JSON
+comes from `present`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db.models import Count, F, Prefetch, QuerySet, Window
+
+from em import access
+from em.api.serializers import present
+from em.models import Kind, MetricSeries, Node, NodeQuerySet, Param, Tag
+from em.search import compile_filter, order_runs, ordered_metrics, parse_filter, parse_order
+
+ROW_PREFETCH = (
+    Prefetch("run__params", queryset=Param.objects.only("run_id", "key", "value").order_by("key")),
+    Prefetch("run__metrics", queryset=MetricSeries.objects.only("run_id", "key", "latest").order_by("key")),
+    Prefetch("run__tags", queryset=Tag.objects.order_by("key")),
+)
+
+
+def search_runs(
+    *,
+    user: Any,
+    filter: str = "",  # the query parameter's name
+    folder: Node | None = None,
+    order_by: Sequence[str] = (),
+) -> NodeQuerySet:
+    """Run nodes visible to `user` (below `folder`, which the caller has checked they may see) that
+    match `filter`, ordered by `order_by` terms such as `metrics.val.acc DESC` (newest first without).
+
+    Raises FilterError / OrderByError, with the position of the first bad token, before any query.
+    Take the page's ids from it (`.values_list("pk", flat=True)[a:b]`, or `counted_ids` when a filter
+    makes counting as dear as the page) and load them with `runs_by_id`.
+    """
+    expr = parse_filter(filter)
+    terms = [term for text in order_by if text.strip() for term in parse_order(text)]
+    where = compile_filter(expr, user=user, joined=ordered_metrics(terms))
+    runs = access.scope(Node.objects.filter(kind=Kind.RUN), user)
+    if folder is not None:
+        runs = runs.subtree(folder.path)
+    return order_runs(runs.filter(run__isnull=False), terms).filter(where)
+
+
+def counted_ids(runs: NodeQuerySet) -> QuerySet[Any, tuple[Any, int]]:
+    """(pk, how many runs match) pairs of `runs` in its order, for a page to be sliced from.
+
+    The count rides on every row (`COUNT(*) OVER ()`) so a page costs one evaluation of the filter, not
+    two. It is also the first sort key — the same on every row, so the order is unchanged — because
+    PostgreSQL costs a LIMIT over a window as if it could stop early, and would then pick nested loops
+    that probe every run instead of the hash joins that suit reading all matches, which the count must.
+    """
+    return (
+        runs.annotate(total=Window(Count("*")))
+        .order_by(F("total").asc(), *runs.query.order_by)
+        .values_list("pk", "total")
+    )
+
+
+def runs_by_id(ids: Sequence[Any]) -> list[Node]:
+    """The run nodes with these ids, in this order, ready for `run_rows`; four queries."""
+    found = (
+        Node.objects.filter(pk__in=list(ids))
+        .select_related("run", "owner", "created_by", "editor", "target")
+        .prefetch_related(*ROW_PREFETCH)
+        .in_bulk()
+    )
+    return [found[pk] for pk in ids if pk in found]
+
+
+def run_rows(*, user: Any, runs: Iterable[Node]) -> list[dict[str, Any]]:
+    """RunRow payloads (docs/runs-api.md) for nodes loaded with `runs_by_id` (or with `ROW_PREFETCH`):
+    node JSON plus the run's summary, params (text as written), latest metric values and tags."""
+    nodes = list(runs)
+    rows = present(user, nodes)
+    for node, row in zip(nodes, rows, strict=True):
+        run = node.run
+        duration = run.duration
+        row["run"] = {
+            "status": run.status,
+            "started_at": run.started_at,
+            "ended_at": run.ended_at,
+            "duration": duration.total_seconds() if duration is not None else None,
+            "source_type": run.source_type,
+            "source_name": run.source_name,
+        }
+        row["params"] = {p.key: p.value for p in run.params.all()}
+        row["metrics"] = {m.key: m.latest for m in run.metrics.all()}
+        row["tags"] = {t.key: t.value for t in run.tags.all()}
+    return rows
+
+
+def run_keys(runs: NodeQuerySet) -> tuple[list[str], list[str]]:
+    """The sorted param keys and metric keys found across `runs`: the columns of a CSV export."""
+    ids = runs.order_by().values("pk")
+    params = Param.objects.filter(run_id__in=ids).order_by("key").values_list("key", flat=True).distinct()
+    metrics = MetricSeries.objects.filter(run_id__in=ids).order_by("key").values_list("key", flat=True).distinct()
+    return list(params), list(metrics)

@@ -1,0 +1,171 @@
+"""Live logging: batches of metric points sent by a training run while it is Running.
+
+What arrives is checked whole before anything is written — the arrays of a key have the same length,
+steps and epochs are whole numbers, values and timestamps finite — and a bad item is named by key and
+index, so the SDK can say exactly which `run.log` call was wrong. Then every series of the batch is
+appended in one transaction (created on first use), with the run row locked so that two clients
+logging to the same run append one after the other.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+
+from em import access, errors
+from em.access import Level
+from em.models import MetricSeries, Run, RunStatus
+from em.runs import metrics
+from em.runs.metrics import Points
+
+MAX_POINTS_PER_CALL = 100_000
+MAX_KEY_LENGTH = 500
+NO_EPOCH = -(2**63)
+_NUMBER_TYPES = frozenset({int, float})
+
+
+def metric_key(raw: Any) -> str:
+    """`<stage>.<name>` with the stage normalised (`training.loss` → `train.loss`)."""
+    if not isinstance(raw, str) or "." not in raw:
+        raise errors.InvalidInput(f"A metric key reads `<stage>.<name>`, like `train.loss` (got {raw!r}).")
+    stage, name = raw.split(".", 1)
+    if not stage or not name:
+        raise errors.InvalidInput(f"A metric key reads `<stage>.<name>`, like `train.loss` (got {raw!r}).")
+    key = f"{metrics.normalise_stage(stage)}.{name}"
+    if len(key) > MAX_KEY_LENGTH:
+        raise errors.InvalidInput(f"A metric key has at most {MAX_KEY_LENGTH} characters.")
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} for ch in key):
+        raise errors.InvalidInput(f"A metric key must not contain control characters ({raw!r}).")
+    return key
+
+
+def _bad(key: str, field: str, index: int, why: str) -> errors.InvalidInput:
+    return errors.InvalidInput(f"{key}: {field}[{index}] {why}.", detail={"key": key, "field": field, "index": index})
+
+
+def _first_of_wrong_type(items: list[Any], allowed: frozenset[type]) -> int:
+    return next(i for i, item in enumerate(items) if type(item) not in allowed)
+
+
+def _integers(key: str, field: str, items: list[Any], *, nullable: bool = False) -> np.ndarray:
+    """Whole numbers as int64 (None → NO_EPOCH where `nullable`); bools and floats are refused."""
+    allowed = frozenset({int, type(None)}) if nullable else frozenset({int})
+    if not set(map(type, items)) <= allowed:
+        raise _bad(key, field, _first_of_wrong_type(items, allowed), "is not a whole number")
+    if nullable:
+        items = [NO_EPOCH if item is None else item for item in items]
+    try:
+        array = np.array(items, dtype=np.int64)
+    except OverflowError:
+        index = next(i for i, item in enumerate(items) if not NO_EPOCH <= item < 2**63)
+        raise _bad(key, field, index, "is out of the 64-bit range") from None
+    return array
+
+
+def _floats(key: str, field: str, items: list[Any]) -> np.ndarray:
+    """Finite numbers as float64: NaN and ±infinity are refused, naming the first one."""
+    if not set(map(type, items)) <= _NUMBER_TYPES:
+        raise _bad(key, field, _first_of_wrong_type(items, _NUMBER_TYPES), "is not a number")
+    try:
+        array = np.array(items, dtype=np.float64)
+    except OverflowError:  # an integer beyond float64
+        index = next(i for i, item in enumerate(items) if abs(item) > np.finfo(np.float64).max)
+        raise _bad(key, field, index, "is out of range") from None
+    finite = np.isfinite(array)
+    if not finite.all():
+        index = int(np.flatnonzero(~finite)[0])
+        raise _bad(key, field, index, f"is {array[index]}; values must be finite numbers")
+    return array
+
+
+def _timestamps(key: str, items: list[Any]) -> np.ndarray:
+    """Seconds since the epoch; ISO 8601 strings are accepted too (what bundles hold)."""
+    if set(map(type, items)) <= _NUMBER_TYPES:
+        return _floats(key, "timestamp", items)
+    seconds = []
+    for index, item in enumerate(items):
+        if type(item) in _NUMBER_TYPES:
+            seconds.append(item)
+            continue
+        try:
+            moment = datetime.fromisoformat(item)
+        except (TypeError, ValueError):
+            raise _bad(key, "timestamp", index, "is neither seconds since 1970 nor an ISO 8601 time") from None
+        seconds.append((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+    return _floats(key, "timestamp", seconds)
+
+
+def _points(key: str, body: Any, now: float) -> Points:
+    if not isinstance(body, dict):
+        raise errors.InvalidInput(
+            f"{key}: give an object of arrays `step`, `value`, and optionally `epoch`, `timestamp`."
+        )
+    unknown = set(body) - {"step", "epoch", "timestamp", "value"}
+    if unknown:
+        raise errors.InvalidInput(f"{key}: unknown field(s) {', '.join(sorted(unknown))}.")
+    arrays: dict[str, list[Any] | None] = {}
+    for field in ("step", "value", "epoch", "timestamp"):
+        items = body.get(field)
+        if items is None and field in {"epoch", "timestamp"}:
+            arrays[field] = None
+        elif not isinstance(items, list):
+            raise errors.InvalidInput(f"{key}: `{field}` must be an array.")
+        else:
+            arrays[field] = items
+    values = arrays["value"] or []
+    if not values:
+        raise errors.InvalidInput(f"{key}: send at least one point.")
+    for field, items in arrays.items():
+        if items is not None and len(items) != len(values):
+            raise errors.InvalidInput(
+                f"{key}: `{field}` has {len(items)} items but `value` has {len(values)}; they must match.",
+                detail={"key": key, "field": field},
+            )
+    epochs, stamps = arrays["epoch"], arrays["timestamp"]
+    return Points(
+        steps=_integers(key, "step", arrays["step"] or []),
+        epochs=np.full(len(values), NO_EPOCH, dtype=np.int64)
+        if epochs is None
+        else _integers(key, "epoch", epochs, nullable=True),
+        timestamps=np.full(len(values), now, dtype=np.float64) if stamps is None else _timestamps(key, stamps),
+        values=_floats(key, "value", values),
+    )
+
+
+def parse_batch(payload: Any, *, now: float) -> dict[str, Points]:
+    """`{"metrics": {key: {step, value, epoch?, timestamp?}}}` checked whole, as Points per normalised key."""
+    batch = payload.get("metrics") if isinstance(payload, dict) else None
+    if not isinstance(batch, dict) or not batch:
+        raise errors.InvalidInput('Send `{"metrics": {"train.loss": {"step": [...], "value": [...]}}}`.')
+    parsed: dict[str, Points] = {}
+    total = 0
+    for raw_key, body in batch.items():
+        key = metric_key(raw_key)
+        if key in parsed:
+            raise errors.InvalidInput(f"{raw_key!r} and another key both name {key!r}; send it once.")
+        total += len(body.get("value") or []) if isinstance(body, dict) else 0
+        if total > MAX_POINTS_PER_CALL:
+            raise errors.InvalidInput(f"Send at most {MAX_POINTS_PER_CALL} points in one call; split the batch.")
+        parsed[key] = _points(key, body, now)
+    return parsed
+
+
+def append_batch(*, run: Run, batch: dict[str, Points], by: Any) -> int:
+    """Append each key's points to its series (made on first use); returns how many points were stored."""
+    access.check(by, run.node, Level.EDIT)
+    with transaction.atomic():
+        locked = Run.objects.select_for_update().get(pk=run.pk)
+        if locked.status != RunStatus.RUNNING:
+            raise errors.Conflict(
+                f"Metrics are logged live only to a Running run; this one is {locked.status}.",
+                detail={"status": locked.status},
+            )
+        existing = {series.key: series for series in MetricSeries.objects.filter(run=locked, key__in=list(batch))}
+        for key, points in batch.items():
+            series = existing.get(key) or MetricSeries.objects.create(run=locked, key=key)
+            metrics.append(series, points)
+    return sum(len(points.values) for points in batch.values())

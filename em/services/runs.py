@@ -1,0 +1,322 @@
+"""Operations on runs: start a live run, finish it, annotate it, and delete or restore many at once.
+
+A run is a `Node` of kind Run with its `Run` row; every operation here goes through `em.access` for the
+node, so the rules of the tree (404 for those who cannot see it, 403 for viewers) hold for runs too. A
+run in the trash does not exist for these operations. Writes that touch more than one row run in one
+transaction and check everything before writing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import unicodedata
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from em import access, errors
+from em.access import Level
+from em.models import IndexState, Kind, Node, Param, Run, RunStatus, Tag
+
+from .nodes import create_node, lock_trees, root_of
+from .trash import restore_node
+
+MAX_NOTES_LENGTH = 50_000
+MAX_TAG_KEY_LENGTH = 250
+MAX_TAG_VALUE_LENGTH = 5_000
+MAX_HPARAMS_BYTES = 1024 * 1024
+MAX_PARAM_KEY_LENGTH = 500
+# One bulk call moves at most this many runs (MLflow's limit); call again for the rest.
+MAX_BULK_RUNS = 10_000
+END_STATES = (RunStatus.COMPLETE, RunStatus.ERROR, RunStatus.KILLED)
+
+
+def get_run(user: Any, run_id: UUID | str, *, need: Level = Level.VIEW) -> Run:
+    """The live run `run_id` if `user` holds `need` on it: NotFound for strangers, trash and non-runs."""
+    node = access.get_node(user, run_id, need=need).node
+    run = Run.objects.filter(node=node).first() if node.kind == Kind.RUN else None
+    if run is None:
+        raise errors.NotFound("Run not found.")
+    node.run = run  # both ways: run.node is this node, already checked
+    return run
+
+
+def visible_runs(user: Any, run_ids: Sequence[UUID], *, limit: int, prefetch: Sequence[Any] = ()) -> list[Run]:
+    """The runs named, in the order given, when `user` may see every one of them.
+
+    Two queries (plus one per `prefetch` lookup on the run nodes) whatever the number of runs. One
+    invisible, missing or trashed run refuses the whole request with a 404 naming none of them, so the
+    answer tells a stranger nothing about which ids exist.
+    """
+    ids = list(dict.fromkeys(run_ids))
+    if len(ids) > limit:
+        raise errors.InvalidInput(f"Ask for at most {limit} runs at a time (got {len(ids)}).")
+    nodes = {
+        node.pk: node
+        for node in Node.objects.live()
+        .filter(pk__in=ids, kind=Kind.RUN, run__isnull=False)
+        .select_related("run", "owner", "created_by", "editor", "target")
+        .prefetch_related(*prefetch)
+    }
+    levels = access.levels(user, nodes.values())
+    if len(nodes) != len(ids) or any(level < Level.VIEW for level in levels.values()):
+        raise errors.NotFound("One or more runs were not found.")
+    return [nodes[node_id].run for node_id in ids]
+
+
+def _touch(run: Run, by: Any) -> None:
+    """Record who last changed the run, as every node write does."""
+    Node.objects.filter(pk=run.node_id).update(editor=by, modified_at=timezone.now())
+
+
+# --- live runs --------------------------------------------------------------------------------------
+
+
+def flatten(mapping: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Nested hyper-parameters as (dotted key, leaf value); an empty mapping is a leaf of its own."""
+    for key, value in mapping.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            yield from flatten(value, f"{dotted}.")
+        else:
+            yield dotted, value
+
+
+def param_rows(run: Run, hparams: dict[str, Any]) -> list[Param]:
+    """`Param` rows for `hparams`: the text as written, and the number when the value is one."""
+    rows = []
+    for key, value in flatten(hparams):
+        if len(key) > MAX_PARAM_KEY_LENGTH:
+            raise errors.InvalidInput(f"Hyper-parameter keys are at most {MAX_PARAM_KEY_LENGTH} characters: {key!r}.")
+        text = value if isinstance(value, str) else json.dumps(value)
+        rows.append(Param(run=run, key=key, value=text, number=_number(value)))
+    return rows
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _validate_hparams(hparams: Any) -> dict[str, Any]:
+    if not isinstance(hparams, dict) or not all(isinstance(key, str) for key in hparams):
+        raise errors.InvalidInput("`hparams` must be a JSON object.")
+    try:
+        size = len(json.dumps(hparams, allow_nan=False).encode())
+    except ValueError as exc:
+        raise errors.InvalidInput("`hparams` must be plain JSON (no NaN or infinity).") from exc
+    if size > MAX_HPARAMS_BYTES:
+        raise errors.InvalidInput(f"`hparams` must be at most {MAX_HPARAMS_BYTES // 1024} KiB of JSON.")
+    return hparams
+
+
+def create_live_run(
+    *,
+    parent: Node,
+    name: str,
+    by: Any,
+    hparams: dict[str, Any] | None = None,
+    labels: list[str] | None = None,
+    description: str = "",
+) -> Run:
+    """A run the SDK logs to as it trains (online mode): status Running, started now, no files yet."""
+    hparams = _validate_hparams(hparams or {})
+    with transaction.atomic():
+        node = create_node(parent=parent, name=name, kind=Kind.RUN, by=by, labels=labels, description=description)
+        run = Run.objects.create(
+            node=node,
+            status=RunStatus.RUNNING,
+            started_at=timezone.now(),
+            source_type="SDK",
+            hyperparameters=hparams,
+            # Nothing to index: what a live run holds arrives through the API, not in a bundle.
+            index_state=IndexState.INDEXED,
+        )
+        Param.objects.bulk_create(param_rows(run, hparams))
+    return run
+
+
+# --- status, notes and tags ------------------------------------------------------------------------
+
+
+def update_run(
+    *,
+    run: Run,
+    by: Any,
+    notes: str | None = None,
+    status: str | None = None,
+    ended_at: datetime | None = None,
+) -> Run:
+    """Change the notes, or end a running run (Running → Complete, Error or Killed, and only that)."""
+    access.check(by, run.node, Level.EDIT)
+    if notes is not None and (not isinstance(notes, str) or len(notes) > MAX_NOTES_LENGTH):
+        raise errors.InvalidInput(f"Notes are text of at most {MAX_NOTES_LENGTH} characters.")
+    if status is not None and status not in RunStatus.values:
+        raise errors.InvalidInput(f"Unknown status {status!r}; one of {', '.join(RunStatus.values)}.")
+    if ended_at is not None and status is None:
+        raise errors.InvalidInput("`ended_at` is set together with the `status` that ends the run.")
+    with transaction.atomic():
+        locked = Run.objects.select_for_update().get(pk=run.pk)  # two finishers: the second sees the first
+        changed = []
+        if status is not None:
+            if locked.status != RunStatus.RUNNING or status == RunStatus.RUNNING:
+                raise errors.Conflict(
+                    f"A run goes only from Running to {', '.join(END_STATES)}; this one is {locked.status}.",
+                    detail={"status": locked.status},
+                )
+            end = ended_at or timezone.now()
+            if locked.started_at is not None and end < locked.started_at:
+                raise errors.InvalidInput("`ended_at` is before the run started.")
+            run.status, run.ended_at = status, end
+            changed += ["status", "ended_at"]
+        if notes is not None:
+            run.notes = notes
+            changed.append("notes")
+        if changed:
+            run.save(update_fields=changed)
+            _touch(run, by)
+    return run
+
+
+def validate_tag_key(key: Any) -> str:
+    if not isinstance(key, str) or not 1 <= len(key) <= MAX_TAG_KEY_LENGTH:
+        raise errors.InvalidInput(f"A tag key has 1 to {MAX_TAG_KEY_LENGTH} characters.")
+    bad = next((ch for ch in key if unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"}), None)
+    if bad is not None:
+        raise errors.InvalidInput(f"A tag key must not contain control characters (found U+{ord(bad):04X}).")
+    return key
+
+
+def set_tag(*, run: Run, key: str, value: Any, by: Any) -> Tag:
+    """Add or change a tag; allowed whatever the run's status (tags annotate finished runs too)."""
+    access.check(by, run.node, Level.EDIT)
+    key = validate_tag_key(key)
+    if not isinstance(value, str) or len(value) > MAX_TAG_VALUE_LENGTH:
+        raise errors.InvalidInput(f"A tag value is text of at most {MAX_TAG_VALUE_LENGTH} characters.")
+    with transaction.atomic():
+        tag, _ = Tag.objects.update_or_create(run=run, key=key, defaults={"value": value})
+        _touch(run, by)
+    return tag
+
+
+def delete_tag(*, run: Run, key: str, by: Any) -> None:
+    access.check(by, run.node, Level.EDIT)
+    with transaction.atomic():
+        deleted, _ = Tag.objects.filter(run=run, key=key).delete()
+        if not deleted:
+            raise errors.NotFound(f"The run has no tag {key!r}.")
+        _touch(run, by)
+
+
+# --- bulk delete and restore -----------------------------------------------------------------------
+
+
+def _millis(value: Any, name: str) -> datetime:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise errors.InvalidInput(f"`{name}` is a whole number of milliseconds since 1970-01-01 UTC.")
+    try:
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+    except (OverflowError, ValueError, OSError) as exc:
+        raise errors.InvalidInput(f"`{name}` is out of range.") from exc
+
+
+def _bulk_scope(by: Any, folder: Node | None) -> Node:
+    """The folder a bulk call works below: the one given, or the caller's own tree; needs edit there."""
+    scope = folder or root_of(by)
+    access.check(by, scope, Level.EDIT)
+    return scope
+
+
+def _cap(max_runs: Any) -> int:
+    if max_runs is None:
+        return MAX_BULK_RUNS
+    if isinstance(max_runs, bool) or not isinstance(max_runs, int) or not 1 <= max_runs <= MAX_BULK_RUNS:
+        raise errors.InvalidInput(f"`max_runs` is a whole number from 1 to {MAX_BULK_RUNS}.")
+    return max_runs
+
+
+def bulk_delete(*, by: Any, max_timestamp_millis: Any, folder: Node | None = None, max_runs: Any = None) -> int:
+    """Move runs started at or before the time to the trash, oldest first, each as its own trash entry.
+
+    Below `folder` (recursively) or in the caller's own tree; at most `max_runs` (≤ 10,000) in one
+    transaction. A run's start is its `started_at`, or when it was created if it never said.
+    """
+    cutoff = _millis(max_timestamp_millis, "max_timestamp_millis")
+    limit = _cap(max_runs)
+    scope = _bulk_scope(by, folder)
+    now = timezone.now()
+    with transaction.atomic():
+        lock_trees(scope)
+        if scope.deleted_at is not None:
+            raise errors.NotFound("Node not found.")
+        ids = list(
+            Node.objects.subtree(scope.path)
+            .live()
+            .filter(kind=Kind.RUN)
+            .annotate(start=Coalesce("run__started_at", "created_at"))
+            .filter(start__lte=cutoff)
+            .order_by("start", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        # A run holds no child nodes, so trashing its subtree is trashing the node (em.services.trash).
+        return Node.objects.filter(pk__in=ids).update(deleted_at=now, trashed=True, editor=by, modified_at=now)
+
+
+def bulk_restore(*, by: Any, min_timestamp_millis: Any, folder: Node | None = None, max_runs: Any = None) -> int:
+    """Bring back runs deleted at or after the time (their own trash entries), at most `max_runs`.
+
+    A run whose folder is live and whose name is still free goes back in one bulk update with the
+    others; the rest (folder gone, name taken meanwhile) go through `restore_node`, which moves them to
+    the root or renames them exactly as a single restore would.
+    """
+    since = _millis(min_timestamp_millis, "min_timestamp_millis")
+    limit = _cap(max_runs)
+    scope = _bulk_scope(by, folder)
+    with transaction.atomic():
+        lock_trees(scope)
+        if scope.deleted_at is not None:
+            raise errors.NotFound("Node not found.")
+        entries = list(
+            Node.objects.subtree(scope.path)
+            .filter(kind=Kind.RUN, trashed=True, deleted_at__gte=since)
+            .select_related("owner")
+            .order_by("deleted_at", "pk")[:limit]
+        )
+        simple, awkward = _split_restorable(entries)
+        Node.objects.filter(pk__in=[node.pk for node in simple]).update(
+            deleted_at=None, trashed=False, editor=by, modified_at=timezone.now()
+        )
+        for node in awkward:
+            restore_node(node=node, by=by)
+    return len(entries)
+
+
+def _split_restorable(entries: list[Node]) -> tuple[list[Node], list[Node]]:
+    """Trash entries that can go straight back (live folder, free name) and those that need care."""
+    parent_ids = {node.parent_id for node in entries if node.parent_id is not None}
+    live_parents = set(Node.objects.live().filter(pk__in=parent_ids).values_list("pk", flat=True))
+    taken: set[tuple[UUID | None, str]] = set(
+        Node.objects.live()
+        .filter(parent_id__in=live_parents, name__in={node.name for node in entries})
+        .values_list("parent_id", "name")
+    )
+    simple, awkward = [], []
+    for node in entries:
+        place = (node.parent_id, node.name)
+        if node.parent_id in live_parents and place not in taken:
+            taken.add(place)
+            simple.append(node)
+        else:
+            awkward.append(node)
+    return simple, awkward

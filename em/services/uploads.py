@@ -1,0 +1,412 @@
+"""The upload protocol (docs/runs-api.md "Blob store and uploads"): announce, send what is missing, commit.
+
+`start_upload` checks everything it can before a byte is sent — where, under what name, the manifest's
+paths and sizes, the lineage references — records an `Upload` session and answers which blobs the
+server lacks (none, when the same files were uploaded before). `commit_upload` turns the session into a
+node with its manifest in one transaction, then has the run indexed once that transaction is durable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.dateparse import parse_datetime
+
+from em import access, errors
+from em.access import Level
+from em.models import (
+    STORAGE_TYPE_OF_KIND,
+    IndexState,
+    Kind,
+    LineageEdge,
+    Manifest,
+    ManifestEntry,
+    Node,
+    Run,
+    StorageType,
+    Upload,
+)
+
+from . import blobs, paths
+from .nodes import create_node
+from .trash import free_name, trash_node
+from .validation import validate_name
+
+MAX_PATH_BYTES = 1024
+MAX_METADATA_BYTES = 256 * 1024
+MAX_LINEAGE_REFS = 1000
+UPLOAD_KINDS = sorted(kind for kind, storage in STORAGE_TYPE_OF_KIND.items() if storage == StorageType.FILES)
+
+
+class InvalidPath(errors.InvalidInput):
+    code = "invalid_path"
+
+
+class BlobsMissing(errors.Conflict):
+    code = "blobs_missing"
+
+
+@dataclass(frozen=True)
+class Started:
+    """A new session and the digests to send — or, with `skip`, the node that is already there."""
+
+    upload: Upload | None
+    missing: list[str]
+    skipped: Node | None = None
+
+
+@dataclass(frozen=True)
+class Committed:
+    node: Node
+    created: bool  # False when the session was committed before, or `skip` found the name taken
+    skipped: bool = False
+
+
+def validate_path(path: Any) -> str:
+    """A file's path inside a node: relative POSIX, no `..`/`.`/empty parts, no backslash or control chars."""
+    if not isinstance(path, str) or not path:
+        raise InvalidPath("A file path must be a non-empty string.")
+    shown = path[:200]
+    if len(path.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+        raise InvalidPath(f"{shown!r}…: a file path must be at most {MAX_PATH_BYTES} bytes.", detail={"path": shown})
+    if path.startswith("/"):
+        raise InvalidPath(f"{shown!r} is absolute; paths are relative to the node.", detail={"path": shown})
+    if "\\" in path:
+        raise InvalidPath(f"{shown!r} contains a backslash; separate folders with '/'.", detail={"path": shown})
+    if any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in path):
+        raise InvalidPath(f"{shown!r} contains a control character (or NUL).", detail={"path": shown})
+    if any(part in {"", ".", ".."} for part in path.split("/")):
+        raise InvalidPath(f"{shown!r} has an empty, '.' or '..' part.", detail={"path": shown})
+    return path
+
+
+def _mtime(value: Any, path: str) -> str | None:
+    """An entry's mtime as canonical UTC ISO text (or None), so equal manifests digest equally."""
+    if value is None:
+        return None
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise errors.InvalidInput(f"{path}: mtime must be an ISO 8601 date-time or null.", detail={"path": path})
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).isoformat()
+
+
+def validate_files(files: Any) -> list[dict[str, Any]]:
+    """The announced files as `[{path, size, sha256, mtime}]`, or a clear error about the first bad one."""
+    if not isinstance(files, list):
+        raise errors.InvalidInput("`files` must be a list of {path, size, sha256, mtime}.")
+    cap_files, cap_bytes = settings.EM_MAX_FILES_PER_UPLOAD, settings.EM_MAX_UPLOAD_BYTES
+    if len(files) > cap_files:
+        raise errors.InvalidInput(f"An upload may hold at most {cap_files} files; this one lists {len(files)}.")
+    out: list[dict[str, Any]] = []
+    size_of: dict[str, int] = {}
+    folders: set[str] = set()
+    total = 0
+    for i, item in enumerate(files):
+        if not isinstance(item, dict):
+            raise errors.InvalidInput(f"files[{i}] must be an object with path, size, sha256 and mtime.")
+        path = validate_path(item.get("path"))
+        size = item.get("size")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise errors.InvalidInput(f"{path}: size must be a whole number of bytes.", detail={"path": path})
+        try:
+            sha256 = blobs.check_digest(item.get("sha256"))
+        except errors.InvalidInput as exc:
+            raise errors.InvalidInput(f"{path}: {exc.message}", detail={"path": path}) from exc
+        if size_of.setdefault(sha256, size) != size:
+            raise errors.InvalidInput(f"{path}: the same sha256 is announced with two sizes.", detail={"path": path})
+        total += size
+        folders.update(path[:cut] for cut, ch in enumerate(path) if ch == "/")
+        out.append({"path": path, "size": size, "sha256": sha256, "mtime": _mtime(item.get("mtime"), path)})
+    if total > cap_bytes:
+        raise errors.InvalidInput(
+            f"An upload may hold at most {cap_bytes} bytes (EM_MAX_UPLOAD_BYTES); this has {total}."
+        )
+    seen: set[str] = set()
+    for entry in out:
+        path = entry["path"]
+        if path in seen or path in folders:
+            why = "is listed twice" if path in seen else "is both a file and a folder"
+            raise InvalidPath(f"{path} {why}.", detail={"path": path})
+        seen.add(path)
+    return out
+
+
+def _metadata(metadata: Any) -> dict[str, Any]:
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise errors.InvalidInput("`metadata` must be a JSON object.")
+    try:
+        size = len(json.dumps(metadata, allow_nan=False, default=str).encode())
+    except ValueError as exc:
+        raise errors.InvalidInput("`metadata` must be plain JSON (no NaN or infinity).") from exc
+    if size > MAX_METADATA_BYTES:
+        raise errors.InvalidInput(f"`metadata` must be at most {MAX_METADATA_BYTES // 1024} KiB of JSON.")
+    return metadata
+
+
+def _lineage(lineage: Any) -> dict[str, list[str]]:
+    if lineage is None:
+        return {}
+    if not isinstance(lineage, dict) or not set(lineage) <= {"input", "output"}:
+        raise errors.InvalidInput('`lineage` must be {"input": [refs], "output": [refs]}.')
+    refs = {direction: list(dict.fromkeys(values or [])) for direction, values in lineage.items()}
+    if any(not isinstance(r, str) for values in refs.values() for r in values):
+        raise errors.InvalidInput("Lineage references are node ids or paths (`/alice/x`, `/alice/m:v1`).")
+    if sum(map(len, refs.values())) > MAX_LINEAGE_REFS:
+        raise errors.InvalidInput(f"An upload may name at most {MAX_LINEAGE_REFS} lineage references.")
+    return refs
+
+
+def _node_at(user: Any, where: str) -> Node:
+    if where.startswith("/"):
+        return paths.resolve(user, where)
+    try:
+        node_id = UUID(where)
+    except ValueError as exc:
+        raise errors.NotFound(where) from exc
+    return access.get_node(user, node_id).node
+
+
+def resolve_lineage(user: Any, lineage: dict[str, list[str]]) -> list[tuple[str, Node, str]]:
+    """(direction, node, version ref) for each reference; 400 naming the first the user cannot see.
+
+    A reference is a node id or path, optionally followed by `:ref` (a commit or tag of a model or
+    dataset). Names may contain ':', so the whole text is tried as a node first.
+    """
+    resolved = []
+    for direction, refs in lineage.items():
+        for text in refs:
+            tries = [(text, "")]
+            if ":" in text:
+                head, ref = text.rsplit(":", 1)
+                tries.append((head, ref))
+            for where, ref in tries:
+                try:
+                    resolved.append((direction, _node_at(user, where), ref))
+                    break
+                except errors.NotFound:
+                    continue
+            else:
+                raise errors.InvalidInput(
+                    f"Lineage {direction} {text!r} names nothing you can see.", detail={"ref": text}
+                )
+    return resolved
+
+
+@dataclass(frozen=True)
+class Where:
+    """The folder an upload goes into, as a request names it: by id, or by path (made if asked)."""
+
+    parent: UUID | None = None
+    path: str | None = None
+    make_folder: bool = False
+
+
+def resolve_parent(user: Any, where: Node | Where) -> Node:
+    """The folder to upload into, which `user` must be able to edit; missing folders are made on request."""
+    if isinstance(where, Node):
+        return access.check(user, where, Level.EDIT).node
+    if where.parent is not None:
+        return access.get_node(user, where.parent, need=Level.EDIT).node
+    if not where.make_folder:
+        return access.check(user, paths.resolve(user, where.path or ""), Level.EDIT).node
+    parts = paths.split(where.path or "")
+    for part in parts[1:]:
+        validate_name(part)
+    with transaction.atomic():
+        node = Node.objects.filter(parent__isnull=True, name=parts[0]).first()
+        if node is None:
+            raise errors.NotFound(f"Nothing found at {where.path!r}.")
+        for part in parts[1:]:
+            access.check(user, node)
+            child = Node.objects.live().filter(parent=node, name=part).first()
+            node = child or create_node(parent=node, name=part, kind=Kind.FOLDER, by=user)
+        return access.check(user, node, Level.EDIT).node
+
+
+def _live_child(parent: Node, name: str) -> Node | None:
+    return Node.objects.live().filter(parent=parent, name=name).select_related("owner", "created_by", "editor").first()
+
+
+def _check_sizes(entries: list[dict[str, Any]], stored: dict[str, int]) -> None:
+    for entry in entries:
+        if entry["sha256"] in stored and stored[entry["sha256"]] != entry["size"]:
+            raise errors.InvalidInput(
+                f"{entry['path']} is announced as {entry['size']} bytes, but its sha256 names "
+                f"{stored[entry['sha256']]} bytes.",
+                detail={"path": entry["path"]},
+            )
+
+
+def check_target(*, by: Any, parent: Node, name: str, kind: str, conflict_strategy: str) -> Node | None:
+    """Refuse an upload that cannot land: wrong kind or strategy, no edit right, or (`error`) a taken name.
+
+    Returns the node already bearing the name when the strategy is `skip`: there is nothing to send.
+    """
+    access.check(by, parent, Level.EDIT)
+    if kind not in UPLOAD_KINDS:
+        raise errors.InvalidInput(f"Upload a {' or '.join(UPLOAD_KINDS)}, not {kind!r}.")
+    if conflict_strategy not in Upload.Conflict.values:
+        raise errors.InvalidInput(f"conflict_strategy is one of {', '.join(Upload.Conflict.values)}.")
+    existing = _live_child(parent, validate_name(name))
+    if existing is not None and conflict_strategy == Upload.Conflict.SKIP:
+        return existing
+    if existing is not None and conflict_strategy == Upload.Conflict.ERROR:
+        raise errors.NameClash(f"{paths.display_path(parent)}/{name} already exists.", detail={"name": name})
+    return None
+
+
+def start_upload(
+    *,
+    by: Any,
+    kind: str,
+    parent: Node | Where,
+    name: str,
+    files: Any,
+    conflict_strategy: str = Upload.Conflict.ERROR,
+    metadata: Any = None,
+    lineage: Any = None,
+) -> Started:
+    """Check an announced upload and open its session; nothing is written when anything is wrong
+    (folders `make_folder` would create included)."""
+    name = validate_name(name)
+    clean_metadata, clean_lineage = _metadata(metadata), _lineage(lineage)
+    entries = validate_files(files)
+    resolve_lineage(by, clean_lineage)
+    with transaction.atomic():
+        folder = resolve_parent(by, parent)
+        skip_to = check_target(by=by, parent=folder, name=name, kind=kind, conflict_strategy=conflict_strategy)
+        if skip_to is not None:
+            return Started(None, [], skip_to)
+        stored = blobs.stored_sizes([e["sha256"] for e in entries])
+        _check_sizes(entries, stored)
+        upload = Upload.objects.create(
+            user=by,
+            kind=kind,
+            parent=folder,
+            name=name,
+            conflict_strategy=conflict_strategy,
+            metadata=clean_metadata,
+            lineage=clean_lineage,
+            files=entries,
+        )
+    missing = [d for d in dict.fromkeys(e["sha256"] for e in entries) if d not in stored]
+    return Started(upload, missing)
+
+
+def manifest_for(entries: list[dict[str, Any]]) -> Manifest:
+    """The manifest holding exactly `entries`: an existing identical one, or a new one."""
+    ordered = sorted(entries, key=lambda e: e["path"])
+    canonical = json.dumps(
+        [[e["path"], e["sha256"], e["size"], e["mtime"]] for e in ordered], separators=(",", ":"), ensure_ascii=False
+    )
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    existing = Manifest.objects.filter(digest=digest).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            manifest = Manifest.objects.create(
+                digest=digest, file_count=len(ordered), total_size=sum(e["size"] for e in ordered)
+            )
+            ManifestEntry.objects.bulk_create(
+                ManifestEntry(
+                    manifest=manifest,
+                    path=e["path"],
+                    blob_id=e["sha256"],
+                    size=e["size"],
+                    mtime=datetime.fromisoformat(e["mtime"]) if e["mtime"] else None,
+                )
+                for e in ordered
+            )
+    except IntegrityError:  # made meanwhile by an identical commit
+        return Manifest.objects.get(digest=digest)
+    return manifest
+
+
+def commit_upload(*, upload_id: UUID | str, by: Any) -> Committed:
+    """Create the node of an upload session: manifest, node, run row, lineage, in one transaction.
+
+    Refused while blobs are missing (BlobsMissing names up to ten). Committing again returns the node
+    made the first time.
+    """
+    upload = Upload.objects.filter(pk=upload_id, user_id=by.pk).select_related("parent", "node").first()
+    if upload is None:
+        raise errors.NotFound("No such upload.")
+    if upload.state == Upload.State.COMMITTED:
+        return _already_committed(upload)
+    entries: list[dict[str, Any]] = upload.files
+    stored = blobs.stored_sizes([e["sha256"] for e in entries])
+    absent = [d for d in dict.fromkeys(e["sha256"] for e in entries) if d not in stored]
+    if absent:
+        more = f" and {len(absent) - 10} more" if len(absent) > 10 else ""
+        raise BlobsMissing(
+            f"{len(absent)} file(s) have not been sent yet: {', '.join(absent[:10])}{more}.",
+            detail={"missing": absent[:10], "count": len(absent)},
+        )
+    _check_sizes(entries, stored)
+    with transaction.atomic():
+        upload = Upload.objects.select_for_update(of=("self",)).select_related("parent", "node").get(pk=upload.pk)
+        if upload.state == Upload.State.COMMITTED:  # a concurrent commit got there first
+            return _already_committed(upload)
+        parent, name = upload.parent, upload.name
+        edges = resolve_lineage(by, upload.lineage)
+        existing = _live_child(parent, name)
+        if existing is not None:
+            if upload.conflict_strategy == Upload.Conflict.SKIP:
+                _mark_committed(upload, existing)
+                return Committed(existing, created=False, skipped=True)
+            if upload.conflict_strategy == Upload.Conflict.ERROR:
+                raise errors.NameClash(f"{paths.display_path(parent)}/{name} already exists.", detail={"name": name})
+            if upload.conflict_strategy == Upload.Conflict.NEW:
+                name = free_name(parent, name)
+            else:
+                trash_node(node=existing, by=by)
+        node = create_node(
+            parent=parent,
+            name=name,
+            kind=upload.kind,
+            by=by,
+            labels=upload.metadata.get("labels"),  # YAML writes an empty list as null: create_node takes both
+            description=upload.metadata.get("description") or "",
+        )
+        node.manifest = manifest_for(entries)
+        node.save(update_fields=["manifest"])
+        LineageEdge.objects.bulk_create(
+            [LineageEdge(run=node, direction=d, other=other, ref=ref) for d, other, ref in edges],
+            ignore_conflicts=True,
+        )
+        if node.kind == Kind.RUN:
+            Run.objects.create(node=node, index_state=IndexState.PENDING)
+            transaction.on_commit(partial(_enqueue_index, str(node.pk)))
+        _mark_committed(upload, node)
+    return Committed(node, created=True)
+
+
+def _already_committed(upload: Upload) -> Committed:
+    if upload.node is None or upload.node.deleted_at is not None:
+        raise errors.NotFound("This upload was committed, and its node has been deleted since.")
+    return Committed(upload.node, created=False)
+
+
+def _mark_committed(upload: Upload, node: Node) -> None:
+    upload.state, upload.node = Upload.State.COMMITTED, node
+    upload.save(update_fields=["state", "node"])
+
+
+def _enqueue_index(node_id: str) -> None:
+    from em.tasks import index_run  # em.tasks imports the services: importing it at the top would cycle
+
+    index_run.delay(node_id)

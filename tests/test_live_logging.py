@@ -1,0 +1,192 @@
+"""Live logging: batches of points into a Running run, read back exactly or downsampled."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import numpy as np
+import pytest
+
+from em.models import MetricSeries, RunStatus
+from tests.factories import folder, root
+from tests.run_helpers import make_run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def live(alice):
+    return make_run(folder(root(alice), "exp"), "live", status=RunStatus.RUNNING)
+
+
+def _post(client, run, metrics):
+    return client.post(f"/api/v1/runs/{run.pk}/metrics", {"metrics": metrics}, format="json")
+
+
+def _raw(client, run, text: str):
+    return client.post(f"/api/v1/runs/{run.pk}/metrics", text, content_type="application/json")
+
+
+def test_batches_append_and_read_back_exactly(live, alice, api):
+    client = api(alice)
+    rng = np.random.default_rng(7)
+    values = rng.normal(size=2_500).tolist()
+    for start in range(0, 2_500, 1_000):
+        part = slice(start, start + 1_000)
+        steps = list(range(start, min(start + 1_000, 2_500)))
+        response = _post(
+            client,
+            live,
+            {
+                "training.loss": {
+                    "step": steps,
+                    "epoch": [s // 100 for s in steps],
+                    "timestamp": [1.7e9 + s for s in steps],
+                    "value": values[part],
+                },
+                "val.acc": {"step": steps[:1], "value": [0.5], "epoch": None},
+            },
+        )
+        assert response.status_code == 200, response.content
+        assert response.json() == {"appended": len(steps) + 1}
+    series = MetricSeries.objects.get(run=live, key="train.loss")
+    assert series.count == 2_500
+    assert series.latest == values[-1] and series.min == min(values) and series.max == max(values)
+    body = client.get(f"/api/v1/runs/{live.pk}/metrics/train.loss?max_points=100000").json()
+    assert body["count"] == 2_500 and body["downsampled"] is False
+    assert body["value"] == values
+    assert body["step"] == list(range(2_500))
+    assert body["epoch"] == [s // 100 for s in range(2_500)]
+    assert body["timestamp"] == [1.7e9 + s for s in range(2_500)]
+    assert client.get(f"/api/v1/runs/{live.pk}/metrics/val.acc").json()["value"] == [0.5, 0.5, 0.5]
+
+
+def test_a_downsampled_read_keeps_the_extremes(live, alice, api):
+    client = api(alice)
+    values = [math.sin(i / 50) for i in range(10_000)]
+    values[1234] = 99.0
+    assert _post(client, live, {"train.loss": {"step": list(range(10_000)), "value": values}}).status_code == 200
+    body = client.get(f"/api/v1/runs/{live.pk}/metrics/train.loss", {"max_points": 100}).json()
+    assert body["downsampled"] is True and body["count"] == 10_000
+    assert len(body["value"]) <= 100
+    assert max(body["max"] if body["max"] is not None else body["value"]) == 99.0
+
+
+def test_timestamps_default_to_now_and_accept_iso_times(live, alice, api):
+    client = api(alice)
+    before = time.time()
+    _post(client, live, {"train.a": {"step": [1], "value": [1.0]}})
+    _post(client, live, {"train.b": {"step": [1], "value": [1.0], "timestamp": ["2026-03-01T10:15:19+08:00"]}})
+    a = client.get(f"/api/v1/runs/{live.pk}/metrics/train.a").json()["timestamp"][0]
+    b = client.get(f"/api/v1/runs/{live.pk}/metrics/train.b").json()["timestamp"][0]
+    assert before - 1 <= a <= time.time() + 1
+    assert b == 1772331319.0
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('{"metrics": {"train.loss": {"step": [0, 1, 2], "value": [1.0, NaN, 2.0]}}}', ["train.loss", "value[1]"]),
+        ('{"metrics": {"train.loss": {"step": [0, 1], "value": [1.0, -Infinity]}}}', ["train.loss", "value[1]"]),
+        ('{"metrics": {"train.loss": {"step": [0, 1], "value": [1.0, 1e999]}}}', ["value[1]"]),
+        ('{"metrics": {"val.x": {"step": [0, 1.5], "value": [1, 2]}}}', ["val.x", "step[1]"]),
+        ('{"metrics": {"val.x": {"step": [0, true], "value": [1, 2]}}}', ["step[1]"]),
+        ('{"metrics": {"val.x": {"step": [0, 1], "value": [1, "2"]}}}', ["value[1]"]),
+        ('{"metrics": {"val.x": {"step": [0, 1], "value": [1, 2], "epoch": [0, 0.5]}}}', ["epoch[1]"]),
+        ('{"metrics": {"val.x": {"step": [0, 99999999999999999999], "value": [1, 2]}}}', ["step[1]"]),
+        ('{"metrics": {"val.x": {"step": [0, 1], "value": [1, 2], "timestamp": [0, "noon"]}}}', ["timestamp[1]"]),
+        ('{"metrics": {"val.x": {"step": [0, 1], "value": [1]}}}', ["val.x", "step", "value"]),
+        ('{"metrics": {"val.x": {"step": [0], "value": [1], "timestamp": [1, 2]}}}', ["timestamp"]),
+        ('{"metrics": {"val.x": {"value": [1]}}}', ["step"]),
+        ('{"metrics": {"val.x": {"step": [], "value": []}}}', ["at least one"]),
+        ('{"metrics": {"loss": {"step": [0], "value": [1]}}}', ["<stage>.<name>"]),
+        ('{"metrics": {"train.x": {"step": [0], "value": [1]}, "training.x": {"step": [1], "value": [2]}}}', ["once"]),
+        ('{"metrics": {"val.x": {"step": [0], "value": [1], "colour": [1]}}}', ["colour"]),
+        ('{"metrics": {}}', ["metrics"]),
+        ('{"metrics": {"val.x": {"step": [0', ["JSON"]),
+    ],
+)
+def test_bad_points_are_named_and_nothing_is_written(text, words, live, alice, api):
+    _post(api(alice), live, {"val.ok": {"step": [0], "value": [1]}})
+    response = _raw(api(alice), live, text)
+    assert response.status_code == 400, response.content
+    message = response.json()["error"]["message"]
+    assert all(word in message for word in words), message
+    assert list(MetricSeries.objects.filter(run=live).values_list("key", "count")) == [("val.ok", 1)]
+
+
+def test_a_batch_is_all_or_nothing(live, alice, api):
+    good, bad = '"train.good": {"step": [0], "value": [1]}', '"train.bad": {"step": [0], "value": [NaN]}'
+    response = _raw(api(alice), live, f'{{"metrics": {{{good}, {bad}}}}}')
+    assert response.status_code == 400
+    assert not MetricSeries.objects.filter(run=live).exists()
+
+
+def test_at_most_a_hundred_thousand_points_a_call(live, alice, api):
+    def batch(n: int) -> dict:
+        return {"train.a": {"step": list(range(n)), "value": [0.0] * n}}
+
+    client = api(alice)
+    too_many = {**batch(60_000), "train.b": batch(40_001)["train.a"]}
+    assert _post(client, live, too_many).status_code == 400
+    assert _post(client, live, batch(100_000)).json() == {"appended": 100_000}
+
+
+@pytest.mark.parametrize("status", [RunStatus.COMPLETE, RunStatus.ERROR, RunStatus.KILLED])
+def test_only_a_running_run_takes_live_points(status, alice, api):
+    run = make_run(folder(root(alice), "done"), "r", status=status)
+    response = _post(api(alice), run, {"train.loss": {"step": [0], "value": [1.0]}})
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "conflict"
+    assert not MetricSeries.objects.filter(run=run).exists()
+
+
+def test_logging_stops_once_the_run_is_finished(live, alice, api):
+    client = api(alice)
+    assert _post(client, live, {"train.loss": {"step": [0], "value": [1.0]}}).status_code == 200
+    client.patch(f"/api/v1/runs/{live.pk}", {"status": "Complete"}, format="json")
+    assert _post(client, live, {"train.loss": {"step": [1], "value": [1.0]}}).status_code == 409
+
+
+def test_history_of_a_missing_metric_is_not_found(live, alice, api):
+    client = api(alice)
+    assert client.get(f"/api/v1/runs/{live.pk}/metrics/train.nothing").status_code == 404
+    assert client.get(f"/api/v1/runs/{live.pk}/metrics/train.x?max_points=1").status_code == 400
+
+
+@pytest.mark.postgres
+def test_live_logging_throughput(live, alice, api, capsys):
+    """ARCHITECTURE.md §6: ≥ 200,000 points/s from one client, in batches of 10,000 points.
+
+    The best of three rounds, so that another process on the machine does not decide the result.
+    """
+    client = api(alice)
+    rounds, batches, size = 3, 10, 10_000
+    bodies = [
+        json.dumps(
+            {
+                "metrics": {
+                    "train.loss": {
+                        "step": list(range(i * size, (i + 1) * size)),
+                        "timestamp": [1.7e9 + s / 10 for s in range(i * size, (i + 1) * size)],
+                        "value": np.random.default_rng(i).random(size).tolist(),
+                    }
+                }
+            }
+        )
+        for i in range(rounds * batches)
+    ]
+    rates = []
+    for r in range(rounds):
+        started = time.perf_counter()
+        for body in bodies[r * batches : (r + 1) * batches]:
+            assert _raw(client, live, body).status_code == 200
+        rates.append(batches * size / (time.perf_counter() - started))
+    with capsys.disabled():
+        print(
+            f"\nlive logging: {', '.join(f'{rate:,.0f}' for rate in rates)} points/s (rounds of {batches} x {size:,})"
+        )
+    assert MetricSeries.objects.get(run=live, key="train.loss").count == rounds * batches * size
+    assert max(rates) >= 200_000
