@@ -215,3 +215,16 @@ def test_a_bundle_without_git_indexes(alice: Any) -> None:
     node = run_node(root(alice), "nogit", example_bundle(**{"index.yaml": yaml.safe_dump(index), "git.yaml": None}))
     assert index_run(node.pk)["state"] == "indexed"
     assert Run.objects.get(node=node).git == {}
+
+
+def test_bytes_missing_from_the_blob_store_fail_the_run_visibly(alice: Any) -> None:
+    from django.core.files.storage import default_storage
+
+    node = run_node(root(alice), "lost", example_bundle())
+    entry = node.manifest.entries.select_related("blob").get(path="hyperparameters.yaml")
+    default_storage.delete(entry.blob.storage_name)
+    assert index_run(node.pk)["state"] == "failed"
+    run = Run.objects.get(node=node)
+    assert run.index_state == IndexState.FAILED
+    assert run.index_errors[0]["file"] == "hyperparameters.yaml"
+    assert "blob store could not return this file" in run.index_errors[0]["message"]

@@ -63,8 +63,13 @@ def index_run(node_id: UUID | str) -> IndexOutcome:
 
 def _reader(files: dict[str, ManifestEntry]) -> Any:
     def read(path: str, limit: int) -> bytes:
-        with blobs.open_blob(files[path].blob_id) as stream:
-            return stream.read(limit)
+        # A blob the store cannot give back is recorded on the run like any unreadable file, so the run
+        # does not wait in "pending" for ever; the cause (storage misconfigured, bytes lost) is in the text.
+        try:
+            with blobs.open_blob(files[path].blob_id) as stream:
+                return stream.read(limit)
+        except OSError as exc:
+            raise errors.EMError(f"the blob store could not return this file ({exc.strerror or exc})") from exc
 
     return read
 

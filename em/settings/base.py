@@ -114,7 +114,8 @@ USE_TZ = True
 # --- Static files and blobs -----------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
-MEDIA_ROOT = DATA_DIR / "files"
+# Blobs on local disk (EM_STORAGE=file); every process of one portal (web, workers) must share it.
+MEDIA_ROOT = Path(env.str("EM_FILES_DIR", default=str(DATA_DIR / "files"))).resolve()
 EM_STORAGE: str = env.str("EM_STORAGE", default="file")
 if EM_STORAGE == "s3":
     _default_storage = {

@@ -123,6 +123,8 @@ def em_worker(
         EM_DATABASE_URL=db_url,
         EM_REDIS_URL=redis_url,
         EM_TRASH_RETENTION_DAYS=str(settings.EM_TRASH_RETENTION.days),
+        EM_FILES_DIR=str(settings.MEDIA_ROOT),  # the blobs the test process stored
+        EM_UPLOAD_SCRATCH_DIR=str(settings.EM_UPLOAD_SCRATCH_DIR),
         EM_DEBUG="false",
         PYTHONUNBUFFERED="1",
     )
