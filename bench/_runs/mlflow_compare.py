@@ -1,0 +1,371 @@
+"""One workload against EM and against an MLflow tracking server, side by side (`bench/runs.py --vs-mlflow`).
+
+Both servers run on this machine with two worker processes and store into the same PostgreSQL server
+(MLflow in its own database `mlflow_bench`); both are driven by plain HTTP with `requests`, one session
+per side, request bodies encoded before the clock starts, so what differs is the server. MLflow is
+installed into its own virtual environment (kept between runs) and its telemetry is turned off.
+
+The workload: create runs with ~10 params and 5 final metric values (MLflow: runs/create + log-batch;
+EM: POST /runs with hparams + one live-logging call); ingest a 100,000-point metric (MLflow: log-batch of
+1,000 metrics, its limit per call; EM: live logging in 10,000-point batches); read that metric back whole
+(MLflow: get-history in pages of 25,000 as its client does; EM: max_points=100000) and sampled
+to 1,000 points (MLflow: the UI's get-history-bulk-interval; EM: max_points=1000); search the runs with
+one three-term filter, first 100 by a metric.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from argparse import Namespace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from tree import REPO, Result, recreate_database
+
+from _runs import fixtures
+from _runs.measure import LIVE_BATCH, ok, session
+from _runs.server import HOST, Server, free_port, start_em
+
+# SQLAlchemy 2.1 reads postgresql:// with psycopg 3.
+MLFLOW_REQUIREMENTS = ("mlflow>=3,<4", "psycopg[binary]")
+MLFLOW_BATCH = 1000  # MLflow's MAX_METRICS_PER_BATCH
+MLFLOW_HISTORY_PAGE = 25_000  # what MlflowClient.get_metric_history asks for per page
+INGEST_POINTS = 100_000
+SAMPLED = 1000
+# MLflow compares params as strings only (=, !=, LIKE), so the filter is one both languages read the same.
+FILTER = "params.optimizer = 'adam' AND params.batch_size = '64' AND metrics.`val.accuracy` > 0.6"
+ORDER = "metrics.`val.accuracy` DESC"
+
+
+@dataclass
+class Pair:
+    name: str
+    unit: str
+    better: str
+    em: float | None = None
+    mlflow: float | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.em is None or not self.mlflow:
+            return None
+        return self.em / self.mlflow
+
+    @property
+    def winner(self) -> str:
+        if self.ratio is None:
+            return "-"
+        if self.better == "same":  # a check that both sides found the same, not a speed
+            return "same" if self.ratio == 1 else "DIFFER"
+        em_wins = self.ratio < 1 if self.better == "lower" else self.ratio > 1
+        factor = 1 / self.ratio if self.better == "lower" else self.ratio
+        return f"EM {factor:.1f}x" if em_wins else f"MLflow {1 / factor:.1f}x"
+
+
+# --- MLflow, installed and served -----------------------------------------------------------------------
+
+
+def ensure_mlflow(venv: Path) -> Path:
+    """The `mlflow` executable of `venv`, installing MLflow there first if it is not (minutes, once)."""
+    marker = venv / "em-bench-requirements.txt"
+    wanted = "\n".join(MLFLOW_REQUIREMENTS)
+    if marker.exists() and marker.read_text() == wanted:
+        return venv / "bin" / "mlflow"
+    print(f"installing {', '.join(MLFLOW_REQUIREMENTS)} into {venv} (once; a few minutes)…", file=sys.stderr)
+    if not (venv / "bin" / "python").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)  # noqa: S603
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)  # noqa: S603
+    subprocess.run([*pip, *MLFLOW_REQUIREMENTS], check=True)  # noqa: S603
+    marker.write_text(wanted)
+    return venv / "bin" / "mlflow"
+
+
+def start_mlflow(executable: Path, em_database_url: str) -> Server:
+    parts = urlsplit(em_database_url)
+    url = urlunsplit(parts._replace(scheme="postgresql", path="/mlflow_bench"))
+    recreate_database(url)
+    artifacts = Path(tempfile.mkdtemp(prefix="mlflow-bench-artifacts-"))
+    port = free_port()
+    env = {
+        "PATH": f"{executable.parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "HOME": str(Path.home()),
+        "MLFLOW_DISABLE_TELEMETRY": "true",  # it would phone home; this bench talks only to 127.0.0.1
+        "DO_NOT_TRACK": "true",
+    }
+    argv = [
+        str(executable),
+        "server",
+        "--backend-store-uri",
+        url,
+        "--default-artifact-root",
+        artifacts.as_uri(),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+    ]
+    server = Server("mlflow", argv, port, env, artifacts)
+    server.wait_ready("/health", timeout=300)  # the first start migrates the database
+    return server
+
+
+# --- The two sides --------------------------------------------------------------------------------------
+
+
+def run_specs(count: int) -> list[tuple[str, dict[str, Any], dict[str, float]]]:
+    rng = random.Random(11)
+    return [
+        (
+            f"run-{i:05d}",
+            fixtures.hyperparameters(rng, i),
+            {key: latest for key, (_, _, latest) in fixtures.metric_summaries(rng).items()},
+        )
+        for i in range(count)
+    ]
+
+
+def ingest_points() -> tuple[list[int], list[float], list[float]]:
+    steps = list(range(INGEST_POINTS))
+    return steps, [1_772_330_400.0 + s * 0.05 for s in steps], [1.0 / (1 + s / 1000) for s in steps]
+
+
+class MlflowSide:
+    def __init__(self, server: Server) -> None:
+        self.api = f"{server.url}/api/2.0/mlflow"
+        self.ajax = f"{server.url}/ajax-api/2.0/mlflow"
+        self.http = requests.Session()
+        self.experiment = ok(self.http.post(f"{self.api}/experiments/create", json={"name": "bench"})).json()[
+            "experiment_id"
+        ]
+
+    def create_run(self, name: str) -> str:
+        body = {"experiment_id": self.experiment, "run_name": name, "start_time": int(time.time() * 1000)}
+        return str(ok(self.http.post(f"{self.api}/runs/create", json=body)).json()["run"]["info"]["run_id"])
+
+    def create_runs(self, specs: list[tuple[str, dict[str, Any], dict[str, float]]]) -> None:
+        from em.services.runs import flatten
+
+        now = int(time.time() * 1000)
+        for name, hparams, final in specs:
+            run_id = self.create_run(name)
+            batch = {
+                "run_id": run_id,
+                "params": [{"key": k, "value": str(v)} for k, v in flatten(hparams)],  # as mlflow.log_params
+                "metrics": [{"key": k, "value": v, "timestamp": now, "step": 999} for k, v in final.items()],
+            }
+            ok(self.http.post(f"{self.api}/runs/log-batch", json=batch))
+
+    def ingest_bodies(self, run_id: str) -> list[bytes]:
+        steps, timestamps, values = ingest_points()
+        return [
+            json.dumps(
+                {
+                    "run_id": run_id,
+                    "metrics": [
+                        {"key": "train.loss", "value": values[i], "timestamp": int(timestamps[i] * 1000), "step": i}
+                        for i in range(start, start + MLFLOW_BATCH)
+                    ],
+                }
+            ).encode()
+            for start in range(0, len(steps), MLFLOW_BATCH)
+        ]
+
+    def ingest(self, bodies: list[bytes]) -> None:
+        for body in bodies:
+            ok(self.http.post(f"{self.api}/runs/log-batch", data=body, headers={"Content-Type": "application/json"}))
+
+    def history(self, run_id: str) -> int:
+        count, token = 0, None
+        while True:
+            query: dict[str, Any] = {"run_id": run_id, "metric_key": "train.loss", "max_results": MLFLOW_HISTORY_PAGE}
+            if token:
+                query["page_token"] = token
+            page = ok(self.http.get(f"{self.api}/metrics/get-history", params=query)).json()
+            count += len(page.get("metrics", []))
+            token = page.get("next_page_token")
+            if not token:
+                return count
+
+    def sampled(self, run_id: str) -> int:
+        query = {"run_ids": run_id, "metric_key": "train.loss", "max_results": SAMPLED}
+        return len(ok(self.http.get(f"{self.ajax}/metrics/get-history-bulk-interval", params=query)).json()["metrics"])
+
+    def search(self) -> list[float]:
+        body = {"experiment_ids": [self.experiment], "filter": FILTER, "order_by": [ORDER], "max_results": 100}
+        runs = ok(self.http.post(f"{self.api}/runs/search", json=body)).json().get("runs", [])
+        return [next(m["value"] for m in r["data"]["metrics"] if m["key"] == "val.accuracy") for r in runs]
+
+
+class EmSide:
+    def __init__(self, server: Server, people: fixtures.People) -> None:
+        self.url = f"{server.url}/api/v1"
+        self.http = session(people.key)
+        self.folder = fixtures.folder(people, people.root, "vs-mlflow")
+
+    def create_run(self, name: str, hparams: dict[str, Any] | None = None) -> str:
+        body = {"parent": str(self.folder.pk), "name": name, "hparams": hparams or {}}
+        return str(ok(self.http.post(f"{self.url}/runs", json=body)).json()["id"])
+
+    def create_runs(self, specs: list[tuple[str, dict[str, Any], dict[str, float]]]) -> None:
+        now = time.time()
+        for name, hparams, final in specs:
+            run_id = self.create_run(name, hparams)
+            metrics = {k: {"step": [999], "epoch": [None], "timestamp": [now], "value": [v]} for k, v in final.items()}
+            ok(self.http.post(f"{self.url}/runs/{run_id}/metrics", json={"metrics": metrics}))
+
+    def ingest_bodies(self, run_id: str) -> list[bytes]:
+        steps, timestamps, values = ingest_points()
+        return [
+            json.dumps(
+                {
+                    "metrics": {
+                        "train.loss": {
+                            "step": steps[start : start + LIVE_BATCH],
+                            "epoch": [None] * len(steps[start : start + LIVE_BATCH]),
+                            "timestamp": timestamps[start : start + LIVE_BATCH],
+                            "value": values[start : start + LIVE_BATCH],
+                        }
+                    }
+                }
+            ).encode()
+            for start in range(0, len(steps), LIVE_BATCH)
+        ]
+
+    def ingest_to(self, run_id: str) -> Callable[[list[bytes]], None]:
+        def ingest(bodies: list[bytes]) -> None:
+            for body in bodies:
+                headers = {"Content-Type": "application/json"}
+                ok(self.http.post(f"{self.url}/runs/{run_id}/metrics", data=body, headers=headers))
+
+        return ingest
+
+    def history(self, run_id: str, max_points: int = INGEST_POINTS) -> int:
+        """The whole series by default: the endpoint returns up to `max_points` points (1,000 if unsaid)."""
+        query = {"max_points": max_points}
+        return len(ok(self.http.get(f"{self.url}/runs/{run_id}/metrics/train.loss", params=query)).json()["value"])
+
+    def search(self) -> list[float]:
+        query = {"filter": FILTER, "folder": str(self.folder.pk), "order_by": ORDER, "page_size": 100}
+        rows = ok(self.http.get(f"{self.url}/runs", params=query)).json()["results"]
+        return [row["metrics"]["val.accuracy"] for row in rows]
+
+
+# --- Measuring ------------------------------------------------------------------------------------------
+
+
+def seconds(operation: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    operation()
+    return time.perf_counter() - start
+
+
+def median_ms(operation: Callable[[], Any], repeat: int) -> float:
+    operation()
+    return statistics.median(seconds(operation) * 1000 for _ in range(repeat))
+
+
+def measure_side(side: MlflowSide | EmSide, specs: list[Any], repeat: int) -> dict[str, float]:
+    """The workload on one side: each measure by name, in the unit of its Pair."""
+    out: dict[str, float] = {}
+    out["create_runs"] = len(specs) / seconds(lambda: side.create_runs(specs))
+    run_id = side.create_run("ingest")
+    bodies = side.ingest_bodies(run_id)
+    ingest = side.ingest if isinstance(side, MlflowSide) else side.ingest_to(run_id)
+    out["ingest"] = INGEST_POINTS / seconds(lambda: ingest(bodies))
+    assert side.history(run_id) == INGEST_POINTS
+    out["history_full"] = median_ms(lambda: side.history(run_id), max(3, repeat // 3))
+    if isinstance(side, MlflowSide):
+        assert 0 < side.sampled(run_id) <= SAMPLED
+        out["history_sampled"] = median_ms(lambda: side.sampled(run_id), repeat)
+    else:
+        assert 0 < side.history(run_id, SAMPLED) <= SAMPLED
+        out["history_sampled"] = median_ms(lambda: side.history(run_id, SAMPLED), repeat)
+    found = side.search()
+    assert found, "the search found nothing"
+    assert found == sorted(found, reverse=True), found[:5]
+    out["search"] = median_ms(side.search, repeat)
+    out["search_matches"] = len(found)
+    return out
+
+
+def pairs(runs: int) -> list[Pair]:
+    return [
+        Pair(f"create_{runs}_runs_10_params_5_metrics", "runs/s", "higher"),
+        Pair(f"ingest_{INGEST_POINTS // 1000}k_points", "points/s", "higher"),
+        Pair(f"history_{INGEST_POINTS // 1000}k_points_whole", "ms", "lower"),
+        Pair(f"history_{INGEST_POINTS // 1000}k_points_sampled_to_{SAMPLED}", "ms", "lower"),
+        Pair(f"search_{runs}_runs_3_terms_first_100", "ms", "lower"),
+        Pair("search_first_page_rows", "runs", "same"),
+    ]
+
+
+def render(table: list[Pair]) -> str:
+    def number(value: float | None) -> str:
+        return "-" if value is None else f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
+
+    rows = [("measure", "unit", "EM", "MLflow", "EM/MLflow", "better", "faster")]
+    for p in table:
+        ratio = "-" if p.ratio is None else f"{p.ratio:.2f}"
+        rows.append((p.name, p.unit, number(p.em), number(p.mlflow), ratio, p.better, p.winner))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(c.rjust(w) if 2 <= i <= 4 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def as_results(table: Iterable[Pair]) -> list[Result]:
+    out = []
+    for p in table:
+        for side, value, unit in (("em", p.em, p.unit), ("mlflow", p.mlflow, p.unit), ("ratio", p.ratio, "EM/MLflow")):
+            if value is not None:
+                out.append(Result(f"vs_mlflow.{p.name}.{side}", round(value, 3), unit, None, p.better))
+    return out
+
+
+def run(args: Namespace, people: fixtures.People, collector: Any) -> str:
+    """Both sides in turn (never at once: they share the two cores); the side-by-side table."""
+    specs = run_specs(args.mlflow_runs)
+    table = pairs(args.mlflow_runs)
+    keys = ("create_runs", "ingest", "history_full", "history_sampled", "search", "search_matches")
+    results: dict[str, dict[str, float]] = {}
+
+    def em() -> list[Result]:
+        server = start_em(REPO)
+        try:
+            results["em"] = measure_side(EmSide(server, people), specs, args.repeat)
+        finally:
+            server.stop()
+        return []
+
+    def mlflow() -> list[Result]:
+        server = start_mlflow(ensure_mlflow(args.mlflow_venv), args.database_url)
+        try:
+            results["mlflow"] = measure_side(MlflowSide(server), specs, args.repeat)
+        finally:
+            server.stop()
+        return []
+
+    collector.add("EM side", em)
+    collector.add("MLflow side", mlflow)
+    for pair, key in zip(table, keys, strict=True):
+        pair.em = results.get("em", {}).get(key)
+        pair.mlflow = results.get("mlflow", {}).get(key)
+    collector.results.extend(as_results(table))
+    return render(table)
