@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.test.utils import CaptureQueriesContext
 
 from em import errors, tasks
 from em.models import MetricChunk, MetricSeries, Run
-from em.runs import metrics
+from em.runs import metrics, overview
 from em.runs.metrics import CHUNK_SIZE, NO_EPOCH, Points
 from tests.bundle_helpers import run_node
 from tests.factories import root
@@ -159,3 +163,155 @@ def test_read_takes_one_query_whatever_the_number_of_chunks(
     series = metrics.replace(run, "k", points(np.arange(chunks * CHUNK_SIZE)))
     with django_assert_max_num_queries(1):
         metrics.read(series, max_points=100)
+
+
+# --- overviews -----------------------------------------------------------------------------------------
+
+
+def current_overviews(series: MetricSeries) -> bool:
+    """Whether every chunk's stored overview is the one its points give."""
+    return all(
+        bytes(chunk.overview) == overview.build(*(getattr(p, f) for f in ("steps", "epochs", "timestamps", "values")))
+        for chunk in series.chunks.order_by("seq")
+        for p in [metrics._unpack(chunk)]
+    )
+
+
+def expected_bands(series: MetricSeries, max_points: int, x: str, *, by_sub_bucket: bool) -> dict[str, list[float]]:
+    """Min, max and mean per bucket computed from the points themselves: each point in the bucket of its
+    x (the exact read) or, `by_sub_bucket`, in the bucket of its stored sub-bucket's first x."""
+    chunks = list(series.chunks.order_by("seq"))
+    every = Points.concat([metrics._unpack(chunk) for chunk in chunks])
+    axis = every.steps if x == "step" else every.timestamps
+    order = np.argsort(axis, kind="stable")
+    axis, values = axis[order], every.values[order]
+    inner = np.linspace(float(axis[0]), float(axis[-1]), max_points + 1)[1:-1]
+    where = axis
+    if by_sub_bucket:
+        level = overview.level_for(series.count, max_points, CHUNK_SIZE)
+        assert level is not None
+        start, length = level
+        stop = None if length is None else start + length
+        subs = np.concatenate([np.frombuffer(bytes(c.overview)[start:stop], dtype=overview.DTYPE) for c in chunks])
+        subs = subs[subs["count"] > 0]
+        firsts = subs["first_step"] if x == "step" else subs["first_time"]
+        where = firsts[np.searchsorted(firsts, axis, side="right") - 1]
+    bucket = np.searchsorted(inner, where, side="right")
+    starts = np.flatnonzero(np.diff(bucket, prepend=-1))
+    sizes = np.diff(np.append(starts, len(values)))
+    return {
+        "min": np.minimum.reduceat(values, starts).tolist(),
+        "max": np.maximum.reduceat(values, starts).tolist(),
+        "mean": (np.add.reduceat(values, starts) / sizes).tolist(),
+        "first": axis[starts].tolist(),
+        "last": axis[starts + sizes - 1].tolist(),
+    }
+
+
+def assert_bands(history: metrics.History, expected: dict[str, list[float]], x: str) -> None:
+    assert history["downsampled"]
+    assert history["min"] == expected["min"] and history["max"] == expected["max"]
+    np.testing.assert_allclose(history["value"], expected["mean"], rtol=1e-12, atol=1e-12)
+    xs: list[Any] = history["step"] if x == "step" else history["timestamp"]
+    assert all(a < b for a, b in itertools.pairwise(xs))
+    assert all(lo <= v <= hi for lo, v, hi in zip(expected["first"], xs, expected["last"], strict=True))
+
+
+def random_points(rng: np.random.Generator, n: int, *, first_step: int = 0, repeats: bool = True) -> Points:
+    """Steps rising by 1-3 or, with `repeats`, 0-3 (0: a step logged twice) but never repeating across a
+    `CHUNK_SIZE` boundary of these points; noisy values with spikes."""
+    rises = rng.integers(0 if repeats else 1, 4, n)
+    rises[::CHUNK_SIZE] = 1
+    values = rng.normal(0, 1, n)
+    values[rng.integers(0, n, 5)] = rng.normal(0, 100, 5)
+    return points(first_step + np.cumsum(rises), values, epochs=rng.integers(0, 50, n))
+
+
+@pytest.mark.parametrize("x", ["step", "timestamp"])
+def test_a_coarse_history_comes_from_the_overviews_with_exact_bands(
+    run: Run, x: str, django_assert_max_num_queries: Any
+) -> None:
+    rng = np.random.default_rng(11)
+    series = metrics.replace(run, "k", random_points(rng, 123_457))
+    assert current_overviews(series)
+    for max_points in (2, 7, 60, 100):
+        with django_assert_max_num_queries(1):
+            history = metrics.read(series, max_points=max_points, x=x)
+        assert 0 < len(history["step"]) <= max_points and history["count"] == 123_457
+        assert_bands(history, expected_bands(series, max_points, x, by_sub_bucket=True), x)
+        assert max(history["max"] or []) == series.max and min(history["min"] or []) == series.min
+    # The overviews answered (their bucket edges are whole sub-buckets, unlike the exact read's).
+    assert expected_bands(series, 100, x, by_sub_bucket=True) != expected_bands(series, 100, x, by_sub_bucket=False)
+    # Finer buckets than the overviews can serve come from the points, exactly as before.
+    assert_bands(metrics.read(series, max_points=500, x=x), expected_bands(series, 500, x, by_sub_bucket=False), x)
+
+
+def test_the_overview_read_leaves_the_arrays_in_the_database(run: Run) -> None:
+    series = metrics.replace(run, "k", points(np.arange(12 * CHUNK_SIZE)))
+    with CaptureQueriesContext(connection) as queries:
+        metrics.read(series, max_points=100)
+    (query,) = queries.captured_queries
+    sql = query["sql"]
+    assert '"overview"' in sql
+    assert not any(f'"{column}"' in sql for column in ("steps", "epochs", "timestamps", "values"))
+
+
+def test_live_appends_and_compaction_keep_the_overviews_current(run: Run, django_assert_num_queries: Any) -> None:
+    rng = np.random.default_rng(5)
+    series = MetricSeries.objects.create(run=run, key="live.loss")
+    written = 0
+    while written < 130_000:
+        size = int(rng.integers(1, 7_000))
+        metrics.append(series, random_points(rng, size, first_step=written * 4 + 1, repeats=False))
+        written += size
+    assert current_overviews(series)
+    with django_assert_num_queries(1):
+        history = metrics.read(series, max_points=100)
+    assert_bands(history, expected_bands(series, 100, "step", by_sub_bucket=True), "step")
+
+    small = MetricSeries.objects.create(run=run, key="small")
+    for seq, start in enumerate(range(0, 120_000, 4_000)):
+        chunk = MetricChunk(series=small, seq=seq)
+        metrics._fill(chunk, points(np.arange(start, start + 4_000)))
+        chunk.save()
+    small.count = 120_000
+    small.save()
+    assert metrics.compact(small) == 30
+    assert current_overviews(small)
+    assert_bands(metrics.read(small, max_points=50), expected_bands(small, 50, "step", by_sub_bucket=True), "step")
+
+
+def test_overviews_out_of_x_order_fall_back_to_the_points(run: Run, django_assert_num_queries: Any) -> None:
+    rng = np.random.default_rng(3)
+    # A step written again across a chunk boundary, then a step counter that restarted.
+    again = random_points(rng, 110_000)
+    again.steps[CHUNK_SIZE:] -= 1
+    restarted = Points.concat([random_points(rng, 60_000), random_points(rng, 60_000)])
+    # Live batches stamped at arrival: one timestamp shared by the sub-buckets of a batch.
+    shared = random_points(rng, 120_000)
+    shared.timestamps = 1.77e9 + (np.arange(120_000) // 10_000).astype(np.float64)
+    for key, data, x in (("again", again, "step"), ("restarted", restarted, "step"), ("shared", shared, "timestamp")):
+        series = metrics.replace(run, key, data)
+        with django_assert_num_queries(2):
+            history = metrics.read(series, max_points=100, x=x)
+        assert_bands(history, expected_bands(series, 100, x, by_sub_bucket=False), x)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_fills_the_overviews_of_stored_chunks(alice: Any) -> None:
+    before = [("em", "0009_run_scope_index_and_chunk_storage")]
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes("em")
+    executor.migrate(before)
+    try:
+        old_chunk = executor.loader.project_state(before).apps.get_model("em", "MetricChunk")
+        run = Run.objects.create(node=run_node(root(alice), "r", {"stdout.log": b""}))
+        series = MetricSeries.objects.create(run=run, key="k", count=3 * CHUNK_SIZE - 5)
+        data = random_points(np.random.default_rng(2), 3 * CHUNK_SIZE - 5)
+        for seq, start in enumerate(range(0, len(data), CHUNK_SIZE)):
+            part = data.slice(start, start + CHUNK_SIZE)
+            fields = {f: getattr(part, f).tobytes() for f in ("steps", "epochs", "timestamps", "values")}
+            old_chunk.objects.create(series_id=series.pk, seq=seq, count=len(part), first_step=0, last_step=0, **fields)
+    finally:
+        MigrationExecutor(connection).migrate(latest)
+    assert current_overviews(series)

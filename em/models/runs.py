@@ -117,6 +117,8 @@ class MetricChunk(models.Model):
 
     `steps` and `epochs` are int64 (an epoch of -2**63 means none), `timestamps` float64 seconds since
     the epoch, `values` float64. `first_step`/`last_step` let a ranged read skip whole chunks.
+    `overview` summarises the points in sub-buckets, at two levels of detail (em/runs/overview.py), so a
+    coarse history never reads the arrays.
     """
 
     series = models.ForeignKey(MetricSeries, on_delete=models.CASCADE, related_name="chunks")
@@ -128,6 +130,7 @@ class MetricChunk(models.Model):
     epochs = models.BinaryField()
     timestamps = models.BinaryField()
     values = models.BinaryField()
+    overview = models.BinaryField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["series", "seq"], name="em_chunk_series_seq_unique")]

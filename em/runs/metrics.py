@@ -7,9 +7,14 @@ values); `MetricSeries` keeps count, min, max and the latest point, updated by e
 "Latest" is the value of the point with the greatest step; among points with that step, the one written
 last. A run that restarts its step counter therefore keeps its furthest point as the latest.
 
-`read` answers with at most `max_points` points whatever the series' length: it loads the chunks in one
-query and, when there are too many points, splits the x range into `max_points` equal buckets and gives
-per non-empty bucket the mean value, the min/max band, and the x, epoch and time of its middle point.
+Each chunk also keeps an overview of its points in sub-buckets (em/runs/overview.py), rebuilt whenever
+the chunk is written.
+
+`read` answers with at most `max_points` points whatever the series' length: when there are too many
+points it splits the x range into `max_points` equal buckets and gives per non-empty bucket the mean
+value, the min/max band, and the x, epoch and time of its middle point. A long series with coarse
+buckets is answered from one level of the overviews alone (3% of the arrays' bytes or much less, as
+`max_points` allows); otherwise the chunks' points are loaded in one query and bucketed.
 """
 
 from __future__ import annotations
@@ -21,10 +26,13 @@ from typing import Any, TypedDict, cast
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import BinaryField, Exists, OuterRef, QuerySet
+from django.db.models.functions import Substr
 
 from em import errors
 from em.models import MetricChunk, MetricSeries, Run
+
+from . import overview
 
 CHUNK_SIZE = 10_000
 NO_EPOCH = -(2**63)
@@ -117,7 +125,7 @@ def append(series: MetricSeries, points: Points) -> None:
             room = CHUNK_SIZE - last.count
             if room > 0:
                 _fill(last, Points.concat([_unpack(last), points.slice(0, room)]))
-                last.save(update_fields=["count", "first_step", "last_step", *_FIELDS])
+                last.save(update_fields=["count", "first_step", "last_step", *_FIELDS, "overview"])
                 points = points.slice(room, len(points))
         MetricChunk.objects.bulk_create(_chunks(locked, points, next_seq), batch_size=_INSERT_BATCH)
         _fold(locked, batch)
@@ -200,13 +208,18 @@ def series_to_compact() -> list[int]:
 def read(series: MetricSeries, *, max_points: int | None = None, x: str = "step") -> History:
     """The series in x order; with more than `max_points` points, downsampled (see the module doc).
 
-    One query, whatever the number of chunks.
+    One query whatever the number of chunks; two when the overviews were tried and could not serve.
     """
     if x not in X_AXES:
         raise errors.InvalidInput(f"x must be one of {', '.join(X_AXES)}, not {x!r}.")
     if max_points is not None and max_points < 1:
         raise errors.InvalidInput("max_points must be at least 1.")
-    rows = _chunk_arrays(series.pk)
+    chunks = MetricChunk.objects.filter(series_id=series.pk).order_by("seq")
+    if max_points is not None:
+        coarse = _from_overviews(series, chunks, max_points, x)
+        if coarse is not None:
+            return coarse
+    rows = _rows(chunks.values_list(*_FIELDS))
     points = Points.concat(
         [Points(*(np.frombuffer(row[i], dtype=_DTYPES[f]) for i, f in enumerate(_FIELDS))) for row in rows]
     )
@@ -232,27 +245,40 @@ def read(series: MetricSeries, *, max_points: int | None = None, x: str = "step"
     return _history(series, picked, means, lows, highs, downsampled=True)
 
 
-def _chunk_arrays(series_id: int) -> list[tuple[Any, ...]]:
-    """The packed arrays of every chunk in order, in one query.
+def _from_overviews(series: MetricSeries, chunks: QuerySet[MetricChunk], max_points: int, x: str) -> History | None:
+    """The downsampled history from one level of the chunks' overviews alone, or `None` when none can
+    give it (too few sub-buckets for `max_points`, or sub-buckets out of x order)."""
+    level = overview.level_for(series.count, max_points, CHUNK_SIZE)
+    if level is None:
+        return None
+    start, length = level
+    part = Substr("overview", start + 1, length, output_field=BinaryField())
+    merged = overview.merge([row[0] for row in _rows(chunks.values_list(part))], x, max_points)
+    if merged is None:
+        return None
+    picked = Points(merged.steps, merged.epochs, merged.timestamps, merged.means)
+    return _history(series, picked, merged.means, merged.lows, merged.highs, downsampled=True)
+
+
+def _rows(query: QuerySet[MetricChunk, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The rows of a `values_list` query of chunks: only the columns it names leave the database.
 
     On PostgreSQL the rows come in the binary protocol: `bytea` in the text protocol is hex, twice the
     bytes to send and decode, which alone would take a million-point read past its 50 ms budget. The
     cursor is still wrapped by Django, so query logging, counting and execute wrappers see it.
     """
     if connection.vendor != "postgresql":
-        return list(MetricChunk.objects.filter(series_id=series_id).order_by("seq").values_list(*_FIELDS))
+        return list(query)
     import psycopg
 
-    table, quote = MetricChunk._meta.db_table, connection.ops.quote_name
-    columns = ", ".join(quote(field) for field in _FIELDS)
-    sql = f"SELECT {columns} FROM {quote(table)} WHERE {quote('series_id')} = %s ORDER BY {quote('seq')}"  # noqa: S608
+    sql, params = query.query.sql_with_params()
     connection.ensure_connection()
     raw = psycopg.Cursor(connection.connection)
     raw.format = psycopg.pq.Format.BINARY
     wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
     cursor = wrap(cast(Any, raw))
     with cursor:
-        cursor.execute(sql, [series_id])
+        cursor.execute(sql, params)
         return cursor.fetchall()
 
 
@@ -319,6 +345,7 @@ def _fill(chunk: MetricChunk, points: Points) -> None:
     chunk.last_step = int(points.steps.max())
     for field in _FIELDS:
         setattr(chunk, field, getattr(points, field).astype(_DTYPES[field], copy=False).tobytes())
+    chunk.overview = overview.build(points.steps, points.epochs, points.timestamps, points.values)
 
 
 def _chunks(series: MetricSeries, points: Points, first_seq: int) -> list[MetricChunk]:
