@@ -11,7 +11,7 @@ SHELL := /bin/bash
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test install install-dev lint typecheck test-sqlite test-postgres services chromium clean \
+.PHONY: help run test install install-dev portal lint typecheck test-sqlite test-postgres services chromium clean \
 	clean-data
 
 help: ## list the targets
@@ -28,6 +28,9 @@ install: ## .venv with the server (pip install -e '.[server]'), if pyproject.tom
 
 install-dev: ## .venv with the server and the dev tools ('.[server,dev]')
 	@bash deploy/dev/venv.sh server,dev
+
+portal: ## build the web portal (npm ci when package-lock.json changed, then npm run build)
+	@bash deploy/dev/frontend.sh
 
 lint: install-dev ## ruff check .
 	@bash deploy/dev/test.sh ruff

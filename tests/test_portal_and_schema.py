@@ -8,13 +8,12 @@ from django.core.management import call_command
 pytestmark = pytest.mark.django_db
 
 
-def test_the_portal_page_is_served_to_visitors_and_users(client, alice):
+def test_the_portal_page_sends_visitors_to_sign_in_and_serves_users_the_app(client, alice):
     anonymous = client.get("/")
-    assert anonymous.status_code == 200
-    assert b"Sign in" in anonymous.content
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
     client.force_login(alice)
     signed_in = client.get("/")
-    assert b"alice" in signed_in.content and b"portal.js" in signed_in.content
+    assert b'<div id="root">' in signed_in.content  # the app's shell (tests/test_portal_shell.py has more)
     assert "csrftoken" in signed_in.cookies  # the page's script may write through the API
 
 

@@ -2,9 +2,13 @@
 # The whole test suite, as `make test` (and CI, through .ci/run) runs it:
 #
 #   install   .venv with pip install -e '.[server,dev]' (skipped when pyproject.toml is unchanged)
+#   portal    the web portal's build: npm ci (when package-lock.json changed) + npm run build
 #   ruff      ruff check .
 #   mypy      mypy .
-#   sqlite    pytest pass 1 on SQLite: -m "not postgres and not redis and not celery"
+#   frontend  the portal's typecheck (tsc) and unit tests (Vitest)
+#   chromium  Debian's Chromium for the browser tests: installed in CI (deploy/dev/chromium.sh); outside CI
+#             a missing one is noted and the browser tests skip (`make chromium` installs it)
+#   sqlite    pytest pass 1 on SQLite: -m "not postgres and not redis and not celery" (browser tests too)
 #   services  deploy/dev/services.sh: PostgreSQL and Redis up (started, or installed in CI)
 #   postgres  pytest pass 2, every test, on PostgreSQL + Redis
 #
@@ -20,7 +24,7 @@ PG_URL="${EM_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/em}"
 REDIS_URL="${EM_TEST_REDIS_URL:-redis://127.0.0.1:6379/15}"
 # Split like a shell would, so that PYTEST_ARGS='-k "a and b"' keeps its quotes.
 eval "pytest_args=(${PYTEST_ARGS:-})"
-ALL_STAGES=(install ruff mypy sqlite services postgres)
+ALL_STAGES=(install portal ruff mypy frontend chromium sqlite services postgres)
 if [ $# -gt 0 ]; then stages=("$@"); else stages=("${ALL_STAGES[@]}"); fi
 
 # Tests choose their settings in pyproject.toml; a DJANGO_SETTINGS_MODULE in the caller's shell would win.
@@ -63,8 +67,26 @@ for stage in "${stages[@]}"; do
             break
         }
         ;;
+    portal) run_stage "Portal: npm ci + npm run build" bash deploy/dev/frontend.sh ;;
     ruff) run_stage "Lint: ruff check ." "$VENV/bin/ruff" check . ;;
     mypy) run_stage "Types: mypy ." "$VENV/bin/mypy" . ;;
+    frontend)
+        run_stage "Frontend: typecheck + vitest" \
+            bash -c 'cd frontend && npm run --silent typecheck && npm test --silent'
+        ;;
+    chromium)
+        if is_ci; then
+            run_stage "Chromium for the browser tests" bash deploy/dev/chromium.sh
+        elif [ -x /usr/bin/chromium ]; then
+            heading "Chromium for the browser tests"
+            ok "/usr/bin/chromium"
+            record "Chromium for the browser tests" ok 0
+        else
+            heading "Chromium for the browser tests"
+            warn "/usr/bin/chromium is missing: the browser tests will skip (\`make chromium\` installs it)"
+            record "Chromium for the browser tests" MISSING 0
+        fi
+        ;;
     sqlite)
         run_stage "Tests, pass 1: SQLite (no services)" \
             env -u EM_TEST_DATABASE_URL -u EM_TEST_REDIS_URL \

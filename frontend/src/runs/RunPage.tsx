@@ -1,0 +1,114 @@
+// One run: overview, metrics charts, hyper-parameters, platform, git, log and files, in tabs (the tab is
+// in the URL's hash so a link can open it). While the run is running everything refreshes every few seconds.
+import { useCallback, useEffect, useState } from "react";
+import { Link, useLocation, useNavigate, useParams } from "react-router-dom";
+import { Breadcrumbs, ErrorState, Loading } from "../components";
+import { getRun } from "./api";
+import { FilesTab } from "./FilesTab";
+import { JsonTree } from "./JsonTree";
+import { LogTab } from "./LogTab";
+import { MetricsTab } from "./MetricsTab";
+import { OverviewTab } from "./OverviewTab";
+import { StatusBadge } from "./StatusBadge";
+import { runsEn } from "./strings";
+import type { RunDetail } from "./types";
+import "./runs.css";
+
+const TABS = ["overview", "metrics", "hyperparameters", "platform", "git", "log", "files"] as const;
+type Tab = (typeof TABS)[number];
+const LIVE_MS = 5000;
+
+export function RunPage() {
+  const { id = "" } = useParams();
+  const location = useLocation();
+  const navigate = useNavigate();
+  const hash = location.hash.replace("#", "") as Tab;
+  const tab: Tab = TABS.includes(hash) ? hash : "overview";
+  const [run, setRun] = useState<RunDetail | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [tick, setTick] = useState(0);
+  const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    setRun(null);
+    setError(null);
+    getRun(id, controller.signal)
+      .then(setRun)
+      .catch((e: unknown) => !controller.signal.aborted && setError(e));
+    return () => controller.abort();
+  }, [id, attempt]);
+
+  const running = run?.run.status === "Running" || run?.index_state === "pending";
+  useEffect(() => {
+    if (!running) return;
+    const controller = new AbortController();
+    const timer = window.setInterval(() => {
+      if (document.hidden) return;
+      getRun(id, controller.signal)
+        .then((fresh) => {
+          setRun(fresh);
+          setTick((n) => n + 1);
+        })
+        .catch(() => undefined); // the next tick tries again
+    }, LIVE_MS);
+    return () => {
+      window.clearInterval(timer);
+      controller.abort();
+    };
+  }, [id, running]);
+
+  const select = useCallback((t: Tab) => navigate({ hash: t === "overview" ? "" : t }, { replace: true }), [navigate]);
+  const onTabKey = (e: React.KeyboardEvent) => {
+    const step = e.key === "ArrowRight" ? 1 : e.key === "ArrowLeft" ? -1 : 0;
+    if (!step) return;
+    const next = TABS[(TABS.indexOf(tab) + step + TABS.length) % TABS.length];
+    select(next);
+    document.getElementById(`tab-${next}`)?.focus();
+  };
+
+  if (error) return <ErrorState error={error} onRetry={() => setAttempt((a) => a + 1)} />;
+  if (!run) return <Loading label={runsEn.run.loading} />;
+
+  const parentPath = run.path.slice(0, run.path.lastIndexOf("/")) || "/";
+  return (
+    <div className="run-page">
+      <Breadcrumbs path={parentPath} />
+      <header className="page-head">
+        <h1>{run.name}</h1>
+        <StatusBadge status={run.run.status} />
+        {running && <span className="live-dot">{runsEn.run.live}</span>}
+        <span className="spacer" />
+        <Link className="button" to={`/runs?folder=${run.parent ?? ""}&recursive=1`}>
+          {runsEn.list.title}
+        </Link>
+      </header>
+      <div className="tabs" role="tablist" aria-label={run.name} onKeyDown={onTabKey}>
+        {TABS.map((t) => (
+          <button
+            key={t}
+            id={`tab-${t}`}
+            type="button"
+            role="tab"
+            aria-selected={t === tab}
+            aria-controls={`panel-${t}`}
+            tabIndex={t === tab ? 0 : -1}
+            className={t === tab ? "active" : undefined}
+            onClick={() => select(t)}
+          >
+            {runsEn.run.tabs[t]}
+          </button>
+        ))}
+      </div>
+      <div className="tab-panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+        {tab === "overview" && <OverviewTab run={run} onChange={setRun} />}
+        {tab === "metrics" && <MetricsTab runId={run.id} metrics={run.metrics} tick={tick} />}
+        {tab === "hyperparameters" && <JsonTree value={run.hyperparameters} what={runsEn.run.tabs.hyperparameters.toLowerCase()} />}
+        {tab === "platform" && <JsonTree value={run.platform} what={runsEn.run.tabs.platform.toLowerCase()} />}
+        {tab === "git" && <JsonTree value={run.git} what={runsEn.run.tabs.git.toLowerCase()} />}
+        {tab === "log" && <LogTab runId={run.id} tick={tick} />}
+        {tab === "files" && <FilesTab runId={run.id} />}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,70 @@
+// The run endpoints, over the portal's one API client (session cookie, CSRF header, ApiError).
+import { api, queryString, type Page } from "../api";
+import type { CompareResult, FileEntry, History, LogPage, RunDetail, RunRow } from "./types";
+
+export interface SearchQuery {
+  filter?: string;
+  folder?: string | null;
+  orderBy?: string;
+  page?: number;
+  pageSize?: number;
+}
+
+function searchParams(q: SearchQuery) {
+  return { filter: q.filter, folder: q.folder ?? undefined, order_by: q.orderBy };
+}
+
+export const searchRuns = (q: SearchQuery, signal?: AbortSignal) =>
+  api<Page<RunRow>>("/runs", {
+    query: { ...searchParams(q), page: q.page, page_size: q.pageSize },
+    signal,
+  });
+
+/** The CSV export's address for the same search (a plain link: the browser downloads it). */
+export const exportUrl = (q: SearchQuery) => `/api/v1/runs/export.csv${queryString(searchParams(q))}`;
+
+/** Current rows of the given runs (for refreshing running ones): one search by id. */
+export function rowsByIds(ids: string[], signal?: AbortSignal) {
+  const quoted = ids.map((id) => `'${id}'`).join(", ");
+  return searchRuns({ filter: `attributes.run_id IN (${quoted})`, pageSize: Math.min(ids.length, 1000) }, signal);
+}
+
+export const getRun = (id: string, signal?: AbortSignal) => api<RunDetail>(`/runs/${id}`, { signal });
+
+export const updateRun = (id: string, body: { notes?: string }) =>
+  api<RunDetail>(`/runs/${id}`, { method: "PATCH", body });
+
+const tagPath = (id: string, key: string) => `/runs/${id}/tags/${key.split("/").map(encodeURIComponent).join("/")}`;
+
+export const setTag = (id: string, key: string, value: string) =>
+  api<{ key: string; value: string }>(tagPath(id, key), { method: "PUT", body: { value } });
+
+export const deleteTag = (id: string, key: string) => api<void>(tagPath(id, key), { method: "DELETE" });
+
+export type XFetch = "step" | "timestamp";
+
+export const metricHistory = (id: string, key: string, maxPoints: number, x: XFetch, signal?: AbortSignal) =>
+  api<History>(`/runs/${id}/metrics/${key.split("/").map(encodeURIComponent).join("/")}`, {
+    query: { max_points: maxPoints, x },
+    signal,
+  });
+
+export const histories = (runs: string[], keys: string[], maxPoints: number, x: XFetch, signal?: AbortSignal) =>
+  api<{ series: History[] }>("/metrics/history", {
+    method: "POST",
+    body: { runs, keys, max_points: maxPoints, x },
+    signal,
+  });
+
+export const runLog = (id: string, offset: number, limit: number, q: string, signal?: AbortSignal) =>
+  api<LogPage>(`/runs/${id}/log`, { query: { offset, limit, q }, signal });
+
+export const compareRuns = (runs: string[], signal?: AbortSignal) =>
+  api<CompareResult>("/runs/compare", { method: "POST", body: { runs }, signal });
+
+export const listFiles = (id: string, signal?: AbortSignal) => api<FileEntry[]>(`/nodes/${id}/files`, { signal });
+
+export const fileUrl = (id: string, path: string) =>
+  `/api/v1/nodes/${id}/files/${path.split("/").map(encodeURIComponent).join("/")}`;
+
+export const trashRun = (id: string) => api<void>(`/nodes/${id}`, { method: "DELETE" });

@@ -1,0 +1,112 @@
+"""Browser tests: Playwright driving Debian's Chromium against pytest-django's live server.
+
+One Chromium is started for the package's tests and shared; each test opens fresh contexts (cookie jars), one
+per user it signs in. The portal must be built: when it is not, the session builds it once
+(`npm run build`, after `npm ci` when node_modules is missing). Outside CI a missing Chromium,
+Playwright or npm skips these tests with how to get them; in CI (CI=true) it fails them.
+Each test saves screenshots under tests/artifacts/ (ignored by git).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from frontend.views import built_entry
+from tests.conftest import IN_CI
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+VIEWPORT = {"width": 1280, "height": 800}
+
+
+
+def unavailable(message: str) -> NoReturn:
+    if IN_CI:
+        pytest.fail(f"CI must run the browser tests, but {message}", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def portal_build() -> None:
+    """The built portal, building it once if needed."""
+    if built_entry() is not None:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        unavailable("the portal is not built and npm is missing: install Node.js 20+ and run `make test`")
+    if not (FRONTEND / "node_modules").is_dir():
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=FRONTEND, check=True)  # noqa: S603
+    subprocess.run([npm, "run", "build"], cwd=FRONTEND, check=True)  # noqa: S603
+    assert built_entry() is not None, "npm run build wrote no manifest"
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Any]:
+    """One Chromium for all the browser tests, closed when they are done.
+
+    Playwright's sync API keeps an event loop running in this thread while it is started; the ORM
+    calls the tests make around it are still synchronous, so Django's guard against async contexts
+    is lifted for exactly that long (and never leaks into the other tests or their subprocesses).
+    """
+    if not CHROMIUM.exists():
+        unavailable(f"needs Chromium at {CHROMIUM}: run `make chromium` (as root: apt-get install -y chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("needs Playwright: `make install-dev` (pip install -e '.[server,dev]')")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        playwright = sync_playwright().start()
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True)
+        yield chromium
+        chromium.close()
+        playwright.stop()
+
+
+@pytest.fixture
+def open_portal(browser: Any, live_server: Any, portal_build: None) -> Iterator[Callable[..., Any]]:
+    """`open_portal(user)` → a page in a fresh context signed in as `user` (anonymous without one).
+
+    Signing in copies a real session cookie (made by Django's test client) into the context; the
+    sign-in form itself has its own test. Uncaught script errors in any page fail the test.
+    """
+    contexts: list[Any] = []
+    errors: list[str] = []
+
+    def open_portal(user: Any = None) -> Any:
+        context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
+        contexts.append(context)
+        if user is not None:
+            client = Client()
+            client.force_login(user)
+            cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        return page
+
+    yield open_portal
+    for context in contexts:
+        # Let requests in flight finish before the test's database is flushed under them.
+        for page in context.pages:
+            page.wait_for_load_state("networkidle")
+        context.close()
+    assert not errors, f"script errors in the portal: {errors}"
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path
