@@ -14,7 +14,8 @@ from django.test.utils import CaptureQueriesContext
 
 from em.access import Level
 from em.api.search import CSV_COLUMNS
-from em.models import Node
+from em.models import Kind, Node, Run
+from em.runs.selectors import export_batches, search_runs
 from em.services import sharing, trash
 from tests.factories import folder, root
 from tests.test_search_language import JAN, make_run
@@ -202,3 +203,59 @@ def test_page_queries_do_not_grow_with_runs(api: Any, alice: Any, bob: Any, djan
     assert _page_queries(client) == few
     with django_assert_max_num_queries(12):
         _page_queries(client)
+
+
+def _export(client: Any) -> tuple[int, list[list[str]]]:
+    """The CSV rows of an export of every run, and the queries it took, streaming included."""
+    with CaptureQueriesContext(connection) as ctx:
+        rows = _csv(client.get(EXPORT))
+    return len(ctx.captured_queries), rows
+
+
+def test_export_queries_do_not_grow_with_runs(api: Any, alice: Any, bob: Any) -> None:
+    shared = folder(root(bob), "shared")
+    sharing.share(node=shared, to=sharing.principal("user", "alice"), level=Level.VIEW, by=bob)
+    _fill(folder(root(alice), "mine"), 5)
+    _fill(shared, 5)
+    client = api(alice)
+    few, rows = _export(client)
+    assert len(rows) == 1 + 10
+    _fill(folder(root(alice), "more"), 145)
+    _fill(folder(shared, "more"), 145)
+    many, rows = _export(client)
+    assert len(rows) == 1 + 300
+    assert rows[0][6:] == ["lr", "x", "acc"]
+    # session, user, scope, count, param keys, metric keys, then per 1,000 runs: heads, params, metrics
+    assert many == few == 9
+
+
+def test_export_of_many_runs_keeps_each_value_in_its_row_and_column(api: Any, alice: Any, bob: Any) -> None:
+    sweep = folder(root(alice), "sweep")
+    for i in range(120):
+        make_run(
+            sweep,
+            f"r{i:03d}",
+            status="Complete" if i % 4 else "Error",
+            params={"lr": i / 1000, **({"odd": "yes"} if i % 2 else {})},
+            metrics={"acc": (0.0, 1.0, i / 120)} if i % 3 else {"loss": (0.0, 1.0, None)},  # type: ignore[dict-item]
+        )
+    shared = folder(root(bob), "shared")
+    sharing.share(node=shared, to=sharing.principal("user", "alice"), level=Level.EDIT, by=bob)
+    theirs = folder(shared, "by-alice", by=alice, kind=Kind.RUN)
+    Run.objects.create(node=theirs, source_type="CLI", source_name="train.py")
+    make_run(shared, "by-bob", params={"lr": 1})
+
+    header, *rows = _csv(api(alice).get(EXPORT, {"order_by": "attributes.name"}))
+    assert header == [*CSV_COLUMNS, "lr", "odd", "acc", "loss"]
+    assert [row[1] for row in rows] == ["by-alice", "by-bob", *(f"r{i:03d}" for i in range(120))]
+    assert rows[0][2:] == ["CLI", "train.py", "alice", "Running", "", "", "", ""]
+    assert rows[1][4:] == ["bob", "Complete", "1", "", "", ""]
+    for i, row in enumerate(rows[2:]):
+        status = "Complete" if i % 4 else "Error"
+        acc = str(i / 120) if i % 3 else ""
+        assert row[4:] == ["alice", status, str(i / 1000), "yes" if i % 2 else "", acc, ""], row
+
+    runs = search_runs(user=alice, folder=sweep, order_by=["attributes.name"])
+    batches = list(export_batches(runs, params=["lr"], metrics=["acc"], size=7))
+    assert [len(batch) for batch in batches] == [7] * 17 + [1]
+    assert [[str(v) for v in row] for batch in batches for row in batch] == [[*r[:7], r[8]] for r in rows[2:]]

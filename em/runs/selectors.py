@@ -11,10 +11,12 @@ comes from `present`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import Any
 
-from django.db.models import Count, F, Prefetch, QuerySet, Window
+from django.db.models import Count, F, Prefetch, QuerySet, TextField, Window
+from django.db.models.functions import Cast, Coalesce
 
 from em import access
 from em.api.serializers import present
@@ -105,3 +107,54 @@ def run_keys(runs: NodeQuerySet) -> tuple[list[str], list[str]]:
     params = Param.objects.filter(run_id__in=ids).order_by("key").values_list("key", flat=True).distinct()
     metrics = MetricSeries.objects.filter(run_id__in=ids).order_by("key").values_list("key", flat=True).distinct()
     return list(params), list(metrics)
+
+
+# What the CSV export shows of each run before its params and metrics: id, name, source type and name,
+# user (the creator, else the owner) and status.
+EXPORT_HEAD = (
+    "pk",
+    "name",
+    "run__source_type",
+    "run__source_name",
+    Coalesce("created_by__username", "owner__username"),
+    "run__status",
+)
+
+
+def export_batches(
+    runs: NodeQuerySet, *, params: Sequence[str], metrics: Sequence[str], size: int = 1000
+) -> Iterator[list[list[Any]]]:
+    """The CSV export rows of `runs` (as sliced and ordered), `size` runs at a time: the columns of
+    `EXPORT_HEAD`, then the value of each of `params` and the latest value of each of `metrics` ("" where
+    a run has none). A key outside `params` / `metrics` (written since they were chosen) is left out.
+
+    The head columns ride on the search query itself, read through one cursor; each batch then costs two
+    queries (its params, its metric summaries), so 10,000 runs take ~20. Plain column tuples, never model
+    instances: building and prefetching the ~15 param and metric objects of each run cost half a
+    millisecond a run, ten times what reading their columns costs.
+    """
+    heads = runs.values_list(_text("pk"), *EXPORT_HEAD).iterator(chunk_size=size)
+    blank = [""] * (len(params) + len(metrics))
+    while batch := list(islice(heads, size)):
+        rows = {key: [*head, *blank] for key, *head in batch}
+        ids = [row[0] for row in rows.values()]
+        values = Param.objects.filter(run_id__in=ids).values_list(_text("run_id"), "key", "value")
+        _place(rows, values, params, len(EXPORT_HEAD))
+        latest = MetricSeries.objects.filter(run_id__in=ids, latest__isnull=False)
+        _place(rows, latest.values_list(_text("run_id"), "key", "latest"), metrics, len(EXPORT_HEAD) + len(params))
+        yield list(rows.values())
+
+
+def _text(field: str) -> Cast:
+    """A run id as the database spells it: rows are matched to their run by this text rather than by
+    `UUID`, which the driver builds in Python, at a cost of ~2 µs for each of a run's ~15 rows."""
+    return Cast(field, TextField())
+
+
+def _place(rows: dict[Any, list[Any]], cells: Iterable[tuple[Any, str, Any]], keys: Sequence[str], first: int) -> None:
+    """Put each (run id, key, value) into its run's row, in the column of its key (`first` + its index)."""
+    columns = {key: first + i for i, key in enumerate(keys)}
+    for run_id, key, value in cells:
+        row, column = rows.get(run_id), columns.get(key)
+        if row is not None and column is not None:
+            row[column] = value
