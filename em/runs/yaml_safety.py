@@ -90,6 +90,8 @@ def load(data: bytes) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
+        if "maximum nesting depth" in message:  # libyaml >= 0.2.6 stops at 1,000 levels while scanning ahead
+            message = f"nested deeper than {MAX_DEPTH} levels"
         if mark is None:
             raise YAMLRefused(message) from None
         raise YAMLRefused(message, line=mark.line + 1, column=mark.column + 1) from None

@@ -105,7 +105,14 @@ class Outcome:
 
 
 class _Pump(threading.Thread):
-    """Copies one pipe of the child to our stream and to the log, as bytes arrive."""
+    """Copies one pipe of the child to our stream as bytes arrive, and to the log a line at a time.
+
+    stdout and stderr share the log: written as they arrive, a line the child writes in two pieces
+    (unbuffered Python prints "warn" and then "\n") would be cut in half by the other stream's output.
+    A line longer than `MAX_PENDING` (a progress bar redrawn with "\r") is written as it stands.
+    """
+
+    MAX_PENDING = 64 * 1024
 
     def __init__(self, pipe: IO[bytes], out: IO[str], log: IO[bytes], lock: threading.Lock) -> None:
         super().__init__(daemon=True)
@@ -114,13 +121,23 @@ class _Pump(threading.Thread):
 
     def run(self) -> None:
         fd = self.pipe.fileno()
+        pending = b""
         while chunk := os.read(fd, 65536):
-            with self.lock:
-                self.log.write(chunk)
-                self.log.flush()
+            pending += chunk
+            lines, newline, rest = pending.rpartition(b"\n")
+            if newline or len(pending) > self.MAX_PENDING:
+                self._log(lines + newline if newline else pending)
+                pending = rest if newline else b""
             with contextlib.suppress(ValueError, OSError):  # our stream closed under us
                 self.out.write(self.decoder.decode(chunk))
                 self.out.flush()
+        if pending:
+            self._log(pending)
+
+    def _log(self, data: bytes) -> None:
+        with self.lock:
+            self.log.write(data)
+            self.log.flush()
 
 
 def execute(
