@@ -29,7 +29,6 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 VIEWPORT = {"width": 1280, "height": 800}
 
 
-
 def unavailable(message: str) -> NoReturn:
     if IN_CI:
         pytest.fail(f"CI must run the browser tests, but {message}", pytrace=False)

@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 from em.models import Kind, Node
 from em.services import sharing
 from tests.browser.conftest import screenshot
+from tests.browser.page_timing import SCROLL_THROUGH
 from tests.factories import folder, root
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -132,20 +133,6 @@ def big_folder(owner: Any, name: str, children: int) -> Node:
 FIRST_ROW = """() => {
   const link = document.querySelector('[role=row][aria-rowindex="2"] a');
   return link && performance.now();
-}"""
-SCROLL_THROUGH = """async () => {
-  const el = document.querySelector('[data-testid=vtable-scroll]');
-  const frames = [];
-  let last = performance.now();
-  while (el.scrollTop + el.clientHeight < el.scrollHeight - 1) {
-    el.scrollTop += 4000;
-    await new Promise(requestAnimationFrame);
-    const now = performance.now();
-    frames.push(now - last);
-    last = now;
-  }
-  frames.sort((a, b) => a - b);
-  return {frames: frames.length, median: frames[frames.length >> 1], p95: frames[Math.floor(frames.length * 0.95)]};
 }"""
 
 

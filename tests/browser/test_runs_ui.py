@@ -26,6 +26,7 @@ from em.models import Kind, MetricSeries, Node, Param, Run, RunStatus
 from em.runs import metrics
 from em.services import runs as run_services
 from tests.browser.conftest import screenshot
+from tests.browser.page_timing import SCROLL_THROUGH
 from tests.factories import folder, root
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -248,20 +249,6 @@ def ten_thousand_runs(owner: Any, name: str, count: int) -> Node:
     return big
 
 
-SCROLL_THROUGH = """async () => {
-  const el = document.querySelector('[data-testid=vtable-scroll]');
-  const frames = [];
-  let last = performance.now();
-  while (el.scrollTop + el.clientHeight < el.scrollHeight - 1) {
-    el.scrollTop += 4000;
-    await new Promise(requestAnimationFrame);
-    const now = performance.now();
-    frames.push(now - last);
-    last = now;
-  }
-  frames.sort((a, b) => a - b);
-  return {frames: frames.length, median: frames[frames.length >> 1], p95: frames[Math.floor(frames.length * 0.95)]};
-}"""
 FIRST_ROW = "() => document.querySelector('[role=row][aria-rowindex=\"2\"] a.run-link') && performance.now()"
 
 
