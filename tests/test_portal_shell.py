@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from frontend.views import built_entry
+from tests.conftest import IN_CI
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +14,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def built() -> None:
     if built_entry() is None:
-        pytest.skip("the portal is not built: `cd frontend && npm run build` (make test does it)")
+        message = "the portal is not built: `cd frontend && npm run build` (make test does it)"
+        if IN_CI:  # make test builds it first: a missing build there is a failure, never a silent skip
+            pytest.fail(f"CI must run these tests, but {message}", pytrace=False)
+        pytest.skip(message)
 
 
 @pytest.mark.usefixtures("built")
