@@ -10,6 +10,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+# The group that stands for "every signed-in user" in grants (and, with EM_PUBLIC_ANONYMOUS, everyone).
+# Group names chosen by users cannot start with an underscore, so this one cannot be taken.
+PUBLIC_GROUP = "__public__"
+
 
 class ApiKey(models.Model):
     """A named secret a client sends as `Authorization: Bearer <key>`.

@@ -15,9 +15,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from em import errors
-from em.access import PUBLIC_GROUP
 
-from .models import ApiKey, GroupManager
+from .models import PUBLIC_GROUP, ApiKey, GroupManager
 
 KEY_PREFIX = "em_"
 # Touch `last_used_at` at most this often, so that reading with a key is not a write per request.

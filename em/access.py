@@ -22,15 +22,14 @@ from uuid import UUID
 from django.conf import settings
 from django.db.models import CharField, Q, QuerySet, Value
 
+from accounts.models import PUBLIC_GROUP
 from em import errors, tree
 from em.models import Node, NodeGroupObjectPermission, NodeUserObjectPermission
 
 if TYPE_CHECKING:
     from em.models import NodeQuerySet
 
-# The group that stands for "every signed-in user" (and, with EM_PUBLIC_ANONYMOUS, everyone).
-# Group names chosen by users cannot start with an underscore, so this one cannot be taken.
-PUBLIC_GROUP = "__public__"
+__all__ = ["PUBLIC_GROUP", "Access", "Level", "check", "get_node", "granted_roots", "level", "levels", "scope"]
 
 
 class Level(IntEnum):

@@ -9,4 +9,5 @@ class EmConfig(AppConfig):
     def ready(self) -> None:
         # The Celery app must exist before any task is sent; `em/__init__.py` stays Django-free for the
         # SDK, so the server wires it here.
-        from . import celery, signals  # noqa: F401
+        # `tasks` answers the services' signals (a committed run upload is indexed).
+        from . import celery, signals, tasks  # noqa: F401

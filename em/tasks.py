@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 from celery import shared_task
+from django.db import transaction
+from django.dispatch import receiver
 
 from em import errors
-from em.models import MetricSeries
+from em.models import Kind, MetricSeries, Node
 from em.runs import indexing, metrics
 from em.services import blobs
 from em.services.trash import purge_expired
+from em.services.uploads import node_committed
 
 
 @shared_task(name="em.tasks.purge_expired_trash", acks_late=True)
@@ -41,3 +47,11 @@ def compact_metrics() -> int:
     for series in MetricSeries.objects.filter(pk__in=metrics.series_to_compact()):
         rewritten += metrics.compact(series)
     return rewritten
+
+
+@receiver(node_committed, dispatch_uid="em.tasks.index_committed_run")
+def index_committed_run(sender: Any, node: Node, **kwargs: Any) -> None:
+    """A committed run upload is indexed once its transaction is durable (never before: the worker
+    must find the rows the commit wrote)."""
+    if node.kind == Kind.RUN:
+        transaction.on_commit(partial(index_run.delay, str(node.pk)))

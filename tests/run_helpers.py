@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from em.models import Kind, Manifest, ManifestEntry, Node, Param, Run, RunStatus, Tag
 from em.runs import metrics
+from em.runs import services as runs
 from em.runs.metrics import Points
-from em.services import blobs, runs
+from em.services import blobs
 from tests.factories import folder
 
 NO_EPOCH = -(2**63)

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group
 
-from accounts.models import GroupManager
-from em.access import PUBLIC_GROUP
+from accounts.models import PUBLIC_GROUP, GroupManager
 from tests.factories import folder, root
 
 pytestmark = pytest.mark.django_db

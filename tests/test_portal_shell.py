@@ -23,8 +23,19 @@ def built() -> None:
 @pytest.mark.usefixtures("built")
 @pytest.mark.parametrize(
     "address",
-    ["/", "/browse/alice", "/browse/alice/a%20b/c", "/shared", "/public", "/trash", "/keys", "/groups", "/runs",
-     "/runs/0b6f3c1e-2f47-4b8e-9d7e-6a2b1c0d9e8f", "/compare"],
+    [
+        "/",
+        "/browse/alice",
+        "/browse/alice/a%20b/c",
+        "/shared",
+        "/public",
+        "/trash",
+        "/keys",
+        "/groups",
+        "/runs",
+        "/runs/0b6f3c1e-2f47-4b8e-9d7e-6a2b1c0d9e8f",
+        "/compare",
+    ],
 )
 def test_every_portal_address_serves_the_built_app(client, alice, address):
     client.force_login(alice)

@@ -15,9 +15,9 @@ from rest_framework.test import APIClient
 
 from em.access import Level
 from em.models import Node, Run, RunStatus, Tag
-from em.services import runs as run_services
+from em.runs import services as run_services
+from em.runs.log import MAX_LINE_CHARS, scan
 from em.services import sharing, trash
-from em.services.run_log import MAX_LINE_CHARS, scan
 from tests.factories import chain, folder, root
 from tests.run_helpers import attach_files, make_run
 
@@ -410,7 +410,7 @@ class Chunks:
 
 
 def test_log_scan_across_blocks_with_crlf_unicode_and_an_overlong_line(monkeypatch):
-    monkeypatch.setattr("em.services.run_log.BLOCK_BYTES", 7)
+    monkeypatch.setattr("em.runs.log.BLOCK_BYTES", 7)
     data = "héllo\r\n".encode() + b"x" * (MAX_LINE_CHARS * 5) + b"\nworld ERROR\nlast"
     page = scan(Chunks(data, 7), limit=10)  # type: ignore[arg-type]
     assert [n for n, _ in page.lines] == [1, 2, 3, 4]

@@ -3,7 +3,6 @@ from django.urls import path, re_path
 from . import views
 
 urlpatterns = [
-    path("me", views.MeView.as_view(), name="me"),
     path("keys", views.ApiKeysView.as_view(), name="keys"),
     path("keys/<uuid:key_id>", views.ApiKeyView.as_view(), name="key"),
     path("groups", views.GroupsView.as_view(), name="groups"),

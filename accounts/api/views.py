@@ -1,4 +1,4 @@
-"""The signed-in user, API keys and groups."""
+"""API keys and groups (`/me`, which joins the account to its tree, is served by `em.api.views`)."""
 
 from __future__ import annotations
 
@@ -20,37 +20,15 @@ from accounts.api.serializers import (
     ApiKeySerializer,
     GroupCreateSerializer,
     GroupSerializer,
-    MeSerializer,
     UsernameSerializer,
 )
 from accounts.models import GroupManager
 from em import errors
-from em.services.nodes import root_of
-from em.services.paths import display_path
 
 
 def signed_in(request: Request) -> User:
     """The request's user; every view here requires sign-in (the default permission class)."""
     return cast(User, request.user)
-
-
-class MeView(APIView):
-    @extend_schema(responses=MeSerializer, summary="The signed-in user")
-    def get(self, request: Request) -> Response:
-        user = signed_in(request)
-        root = root_of(user)
-        return Response(
-            {
-                "id": user.pk,
-                "username": user.username,
-                "email": user.email,
-                "first_name": user.first_name,
-                "last_name": user.last_name,
-                "is_staff": user.is_staff,
-                "root": {"id": root.pk, "path": display_path(root)},
-                "groups": list(services.groups_for(user).filter(user=user).values_list("name", flat=True)),
-            }
-        )
 
 
 class ApiKeysView(APIView):

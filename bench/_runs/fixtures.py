@@ -109,7 +109,7 @@ class Columns:
 
 def live_run(people: People, parent: Any, name: str) -> Any:
     """A Running run made by the real service (what `POST /api/v1/runs` makes), for series and live logging."""
-    from em.services.runs import create_live_run
+    from em.runs.services import create_live_run
 
     return create_live_run(parent=parent, name=name, by=people.alice).node
 
@@ -151,7 +151,7 @@ def build_sweep(people: People, runs: int, seed: int = 7) -> Any:
 
     from em.models import IndexState, MetricSeries, Node, Param, Run, RunStatus
     from em.models.nodes import Kind
-    from em.services.runs import flatten
+    from em.runs.services import flatten
 
     rng = random.Random(seed)
     builder = TreeBuilder(people.alice.pk)
@@ -181,7 +181,7 @@ def build_sweep(people: People, runs: int, seed: int = 7) -> Any:
             )
         )
         # The keys and values come from hyperparameters() and METRIC_KEYS: nothing in them needs escaping.
-        for key, value in flatten(hparams):  # text and number as em.services.runs.param_rows makes them
+        for key, value in flatten(hparams):  # text and number as em.runs.services.param_rows makes them
             text, number = (value, NULL) if isinstance(value, str) else (json.dumps(value), float(value))
             params.append(f"{node.id}\t{key}\t{text}\t{number}")
         ended = (started + timedelta(hours=1)).isoformat()

@@ -182,7 +182,8 @@ def bench_search(people: fixtures.People, sweep: Any, server: Server, repeat: in
     """The first 100 of a three-term filter over the sweep's runs, sorted by a metric: in-process the
     selectors as the API uses them (the page's ids, then their rows with params, metrics, tags and node
     JSON); over HTTP also the total count of matches."""
-    from em.runs.selectors import run_rows, runs_by_id, search_runs
+    from em.api.run_detail import run_rows
+    from em.runs.selectors import runs_by_id, search_runs
 
     def select() -> None:
         order = [fixtures.SEARCH_ORDER]

@@ -157,7 +157,7 @@ class MlflowSide:
         return str(ok(self.http.post(f"{self.api}/runs/create", json=body)).json()["run"]["info"]["run_id"])
 
     def create_runs(self, specs: list[tuple[str, dict[str, Any], dict[str, float]]]) -> None:
-        from em.services.runs import flatten
+        from em.runs.services import flatten
 
         now = int(time.time() * 1000)
         for name, hparams, final in specs:

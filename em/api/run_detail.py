@@ -1,15 +1,38 @@
-"""One run on the wire: the RunRow of the search (`em.runs.selectors.run_rows`) and what the run page
-adds to it — full metric summaries, lineage the caller may see, and how indexing went."""
+"""One run on the wire: the RunRow of the search (`run_rows`) and what the run page adds to it — full
+metric summaries, lineage the caller may see, and how indexing went."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from em import access
-from em.models import LineageEdge, Run
-from em.runs.selectors import run_rows
-from em.services.compare import summary
+from em.api.serializers import present
+from em.models import LineageEdge, Node, Run
+from em.runs.compare import summary
 from em.services.paths import display_paths
+
+
+def run_rows(*, user: Any, runs: Iterable[Node]) -> list[dict[str, Any]]:
+    """RunRow payloads (docs/runs-api.md) for nodes loaded with `runs_by_id` (or with `ROW_PREFETCH`):
+    node JSON plus the run's summary, params (text as written), latest metric values and tags."""
+    nodes = list(runs)
+    rows = present(user, nodes)
+    for node, row in zip(nodes, rows, strict=True):
+        run = node.run
+        duration = run.duration
+        row["run"] = {
+            "status": run.status,
+            "started_at": run.started_at,
+            "ended_at": run.ended_at,
+            "duration": duration.total_seconds() if duration is not None else None,
+            "source_type": run.source_type,
+            "source_name": run.source_name,
+        }
+        row["params"] = {p.key: p.value for p in run.params.all()}
+        row["metrics"] = {m.key: m.latest for m in run.metrics.all()}
+        row["tags"] = {t.key: t.value for t in run.tags.all()}
+    return rows
 
 
 def _lineage(user: Any, run: Run) -> dict[str, list[dict[str, Any]]]:

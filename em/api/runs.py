@@ -26,12 +26,13 @@ from rest_framework.views import APIView
 from accounts.permissions import ApiKeyScopeOrPublicRead
 from em import access, errors
 from em.access import Level
-from em.api.run_detail import present_run_detail
+from em.api.run_detail import present_run_detail, run_rows
 from em.api.search import RunSearchView
 from em.models import MetricSeries, Node
-from em.runs import metrics, selectors
-from em.services import compare, live_metrics, run_log
-from em.services import runs as run_services
+from em.runs import compare, metrics, selectors
+from em.runs import live as live_metrics
+from em.runs import log as run_log
+from em.runs import services as run_services
 from em.services.uploads import Where, resolve_parent
 
 # 100,000 points of four arrays as JSON text stay well below this.
@@ -300,7 +301,7 @@ class RunCompareView(APIView):
         )
         if len(runs) < compare.MIN_RUNS:
             raise errors.InvalidInput(f"Compare at least {compare.MIN_RUNS} different runs.")
-        rows = selectors.run_rows(user=request.user, runs=[run.node for run in runs])
+        rows = run_rows(user=request.user, runs=[run.node for run in runs])
         return Response({"runs": rows, **compare.compare(runs)})
 
 

@@ -28,9 +28,10 @@ from rest_framework.views import APIView
 from accounts.permissions import ApiKeyScopeOrPublicRead
 from em import access
 from em.api.pagination import PagePagination
+from em.api.run_detail import run_rows
 from em.api.serializers import NodeSerializer
 from em.models import Node, NodeQuerySet
-from em.runs.selectors import counted_ids, export_batches, run_keys, run_rows, runs_by_id, search_runs
+from em.runs.selectors import counted_ids, export_batches, run_keys, runs_by_id, search_runs
 from em.services import paths
 
 EXPORT_BATCH = 1000  # runs per chunk of the CSV (and per query for their params and metric summaries)
@@ -59,7 +60,7 @@ class RunSummarySerializer(serializers.Serializer):
 
 
 class RunRowSerializer(NodeSerializer):
-    """The shape of a search hit (built by `em.runs.selectors.run_rows`; this class documents it)."""
+    """The shape of a search hit (built by `em.api.run_detail.run_rows`; this class documents it)."""
 
     run = RunSummarySerializer(read_only=True)
     params = serializers.DictField(child=serializers.CharField(), read_only=True, help_text="Text as written.")

@@ -3,6 +3,7 @@ from django.urls import path, re_path
 from . import views
 
 urlpatterns = [
+    path("me", views.MeView.as_view(), name="me"),
     path("nodes", views.NodeCreateView.as_view(), name="node-create"),
     path("nodes/resolve", views.NodeResolveView.as_view(), name="node-resolve"),
     path("nodes/<uuid:node_id>", views.NodeDetailView.as_view(), name="node-detail"),

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
+from django.contrib.auth.models import User
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import services as account_services
+from accounts.api.serializers import MeSerializer
 from accounts.permissions import ApiKeyScopeOrPublicRead
 from em import access, errors
 from em.access import Level
@@ -29,6 +32,7 @@ from em.api.serializers import (
 from em.models import Kind, Node
 from em.services import nodes as node_services
 from em.services import paths, sharing, trash
+from em.services.nodes import root_of
 
 ORDERINGS = {
     "name": ("name", "pk"),
@@ -237,3 +241,22 @@ class TrashEntryView(APIView):
         node = access.get_node(request.user, node_id, trashed=True).node
         trash.delete_forever(node=node, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(APIView):
+    @extend_schema(responses=MeSerializer, summary="The signed-in user")
+    def get(self, request: Request) -> Response:
+        user = cast(User, request.user)  # sign-in is the default permission
+        root = root_of(user)
+        return Response(
+            {
+                "id": user.pk,
+                "username": user.username,
+                "email": user.email,
+                "first_name": user.first_name,
+                "last_name": user.last_name,
+                "is_staff": user.is_staff,
+                "root": {"id": root.pk, "path": paths.display_path(root)},
+                "groups": list(account_services.groups_for(user).filter(user=user).values_list("name", flat=True)),
+            }
+        )

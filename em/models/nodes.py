@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from em import tree
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
 
 
 class Kind(models.TextChoices):
@@ -58,12 +54,6 @@ class NodeQuerySet(models.QuerySet["Node"]):
     def ancestors_of(self, path: str) -> NodeQuerySet:
         """The nodes on the way from the root to `path`, the node itself included."""
         return self.filter(path__in=tree.ancestor_paths(path))
-
-    def visible_to(self, user: User | object, *, level: int | None = None) -> NodeQuerySet:
-        """Live nodes `user` may see (or reach `level` on): see `em.access`."""
-        from em import access
-
-        return access.scope(self, user, minimum=access.Level(level) if level else access.Level.VIEW)
 
 
 class Node(models.Model):

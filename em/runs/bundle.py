@@ -18,6 +18,8 @@ from typing import Any
 
 from em import errors
 from em.models import RunStatus
+from em.runs.services import flatten
+from em.services.validation import validate_path
 
 from . import yaml_safety
 from .metricfile import MetricFileError, parse_metric_file
@@ -187,8 +189,6 @@ def _index(
     document: Any,
 ) -> tuple[str | None, str | None, str | None, dict[str, str], str | None]:
     """(hyperparameters, platform, git, {stage: metrics file}, log) from index.yaml, every path checked."""
-    from em.services.uploads import validate_path  # the one rule for paths inside a node
-
     index = _mapping(document)
 
     def path_of(value: Any, what: str) -> str | None:
@@ -224,8 +224,6 @@ def _index(
 
 def _hyperparameters(document: Any) -> dict[str, Any]:
     """The nested hyper-parameters, JSON-safe, once their flattened keys are known to be storable."""
-    from em.services.runs import flatten  # the one flattening, shared with live runs
-
     hyperparameters = _plain(_mapping(document))
     keys = [key for key, _ in flatten(hyperparameters)]
     if len(keys) > MAX_PARAMS:

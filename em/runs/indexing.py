@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from em import errors
 from em.models import IndexState, Kind, ManifestEntry, Node, Param, Run
+from em.runs.services import param_rows
 from em.services import blobs
-from em.services.runs import param_rows
 
 from . import metrics
 from .bundle import Bundle, BundleError, load_bundle

@@ -5,8 +5,8 @@ may see), never trashed ones; the filter and ordering only narrow and sort that.
 two steps — the ordered ids of the page from the (lean) search query, then those runs with everything
 a row shows (`runs_by_id`) — because joining users and runs into a query that filters and sorts 100,000
 runs makes PostgreSQL carry wide rows through the whole plan. Either way a page costs the same few
-queries however many runs it holds: params, metric summaries and tags are prefetched and node JSON
-comes from `present`.
+queries however many runs it holds: params, metric summaries and tags are prefetched (`ROW_PREFETCH`);
+the API turns the nodes into rows (`em.api.run_detail.run_rows`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from django.db.models import Count, F, Prefetch, QuerySet, TextField, Window
 from django.db.models.functions import Cast, Coalesce
 
 from em import access
-from em.api.serializers import present
 from em.models import Kind, MetricSeries, Node, NodeQuerySet, Param, Tag
 from em.search import compile_filter, order_runs, ordered_metrics, parse_filter, parse_order
 
@@ -69,7 +68,7 @@ def counted_ids(runs: NodeQuerySet) -> QuerySet[Any, tuple[Any, int]]:
 
 
 def runs_by_id(ids: Sequence[Any]) -> list[Node]:
-    """The run nodes with these ids, in this order, ready for `run_rows`; four queries."""
+    """The run nodes with these ids, in this order, ready for `em.api.run_detail.run_rows`; four queries."""
     found = (
         Node.objects.filter(pk__in=list(ids))
         .select_related("run", "owner", "created_by", "editor", "target")
@@ -77,28 +76,6 @@ def runs_by_id(ids: Sequence[Any]) -> list[Node]:
         .in_bulk()
     )
     return [found[pk] for pk in ids if pk in found]
-
-
-def run_rows(*, user: Any, runs: Iterable[Node]) -> list[dict[str, Any]]:
-    """RunRow payloads (docs/runs-api.md) for nodes loaded with `runs_by_id` (or with `ROW_PREFETCH`):
-    node JSON plus the run's summary, params (text as written), latest metric values and tags."""
-    nodes = list(runs)
-    rows = present(user, nodes)
-    for node, row in zip(nodes, rows, strict=True):
-        run = node.run
-        duration = run.duration
-        row["run"] = {
-            "status": run.status,
-            "started_at": run.started_at,
-            "ended_at": run.ended_at,
-            "duration": duration.total_seconds() if duration is not None else None,
-            "source_type": run.source_type,
-            "source_name": run.source_name,
-        }
-        row["params"] = {p.key: p.value for p in run.params.all()}
-        row["metrics"] = {m.key: m.latest for m in run.metrics.all()}
-        row["tags"] = {t.key: t.value for t in run.tags.all()}
-    return rows
 
 
 def run_keys(runs: NodeQuerySet) -> tuple[list[str], list[str]]:

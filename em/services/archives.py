@@ -30,6 +30,7 @@ from em import errors
 from em.models import ManifestEntry, Node, Upload
 
 from . import blobs, uploads
+from .validation import validate_path
 
 _ZIP64_LIMIT = 0x7FFFFFFF
 _DRIVE = re.compile(r"^[A-Za-z]:[/\\]")
@@ -71,7 +72,7 @@ class _Budget:
         if ".." in name.replace("\\", "/").split("/"):
             raise _refuse(raw_name, "climbs out of the archive with '..'")
         try:
-            path = uploads.validate_path(name)
+            path = validate_path(name)
         except errors.InvalidInput as exc:
             raise _refuse(raw_name, f"has a path that is not allowed ({exc.message})") from exc
         if path in self.seen:

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils.dateparse import parse_datetime
 
 from em import access, errors
@@ -39,16 +38,15 @@ from em.models import (
 from . import blobs, paths
 from .nodes import create_node
 from .trash import free_name, trash_node
-from .validation import validate_name
+from .validation import InvalidPath, validate_name, validate_path
 
-MAX_PATH_BYTES = 1024
 MAX_METADATA_BYTES = 256 * 1024
 MAX_LINEAGE_REFS = 1000
+# Sent inside the commit's transaction, with `node`, once an upload has become a node with its files.
+# What happens next belongs to the layers above (em.tasks has runs indexed), which this module must not import.
+node_committed = Signal()
+
 UPLOAD_KINDS = sorted(kind for kind, storage in STORAGE_TYPE_OF_KIND.items() if storage == StorageType.FILES)
-
-
-class InvalidPath(errors.InvalidInput):
-    code = "invalid_path"
 
 
 class BlobsMissing(errors.Conflict):
@@ -69,24 +67,6 @@ class Committed:
     node: Node
     created: bool  # False when the session was committed before, or `skip` found the name taken
     skipped: bool = False
-
-
-def validate_path(path: Any) -> str:
-    """A file's path inside a node: relative POSIX, no `..`/`.`/empty parts, no backslash or control chars."""
-    if not isinstance(path, str) or not path:
-        raise InvalidPath("A file path must be a non-empty string.")
-    shown = path[:200]
-    if len(path.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
-        raise InvalidPath(f"{shown!r}…: a file path must be at most {MAX_PATH_BYTES} bytes.", detail={"path": shown})
-    if path.startswith("/"):
-        raise InvalidPath(f"{shown!r} is absolute; paths are relative to the node.", detail={"path": shown})
-    if "\\" in path:
-        raise InvalidPath(f"{shown!r} contains a backslash; separate folders with '/'.", detail={"path": shown})
-    if any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in path):
-        raise InvalidPath(f"{shown!r} contains a control character (or NUL).", detail={"path": shown})
-    if any(part in {"", ".", ".."} for part in path.split("/")):
-        raise InvalidPath(f"{shown!r} has an empty, '.' or '..' part.", detail={"path": shown})
-    return path
 
 
 def _mtime(value: Any, path: str) -> str | None:
@@ -390,7 +370,7 @@ def commit_upload(*, upload_id: UUID | str, by: Any) -> Committed:
         )
         if node.kind == Kind.RUN:
             Run.objects.create(node=node, index_state=IndexState.PENDING)
-            transaction.on_commit(partial(_enqueue_index, str(node.pk)))
+        node_committed.send(sender=Node, node=node)
         _mark_committed(upload, node)
     return Committed(node, created=True)
 
@@ -404,9 +384,3 @@ def _already_committed(upload: Upload) -> Committed:
 def _mark_committed(upload: Upload, node: Node) -> None:
     upload.state, upload.node = Upload.State.COMMITTED, node
     upload.save(update_fields=["state", "node"])
-
-
-def _enqueue_index(node_id: str) -> None:
-    from em.tasks import index_run  # em.tasks imports the services: importing it at the top would cycle
-
-    index_run.delay(node_id)

@@ -1,4 +1,4 @@
-"""Checks on what users type: node names, labels, descriptions, client-owned JSON."""
+"""Checks on what users type: node names, labels, descriptions, client-owned JSON, file paths."""
 
 from __future__ import annotations
 
@@ -13,6 +13,11 @@ MAX_LABELS = 64
 MAX_LABEL_LENGTH = 100
 MAX_DESCRIPTION_LENGTH = 20_000
 MAX_EXTRA_BYTES = 64 * 1024
+MAX_PATH_BYTES = 1024
+
+
+class InvalidPath(errors.InvalidInput):
+    code = "invalid_path"
 
 
 def validate_name(name: Any) -> str:
@@ -68,3 +73,21 @@ def validate_extra(extra: Any) -> dict[str, Any]:
     if size > MAX_EXTRA_BYTES:
         raise errors.InvalidInput(f"`extra` must be at most {MAX_EXTRA_BYTES // 1024} KiB of JSON.")
     return extra
+
+
+def validate_path(path: Any) -> str:
+    """A file's path inside a node: relative POSIX, no `..`/`.`/empty parts, no backslash or control chars."""
+    if not isinstance(path, str) or not path:
+        raise InvalidPath("A file path must be a non-empty string.")
+    shown = path[:200]
+    if len(path.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+        raise InvalidPath(f"{shown!r}…: a file path must be at most {MAX_PATH_BYTES} bytes.", detail={"path": shown})
+    if path.startswith("/"):
+        raise InvalidPath(f"{shown!r} is absolute; paths are relative to the node.", detail={"path": shown})
+    if "\\" in path:
+        raise InvalidPath(f"{shown!r} contains a backslash; separate folders with '/'.", detail={"path": shown})
+    if any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in path):
+        raise InvalidPath(f"{shown!r} contains a control character (or NUL).", detail={"path": shown})
+    if any(part in {"", ".", ".."} for part in path.split("/")):
+        raise InvalidPath(f"{shown!r} has an empty, '.' or '..' part.", detail={"path": shown})
+    return path

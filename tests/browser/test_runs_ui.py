@@ -24,7 +24,7 @@ from em.client import config
 from em.client.cli import main
 from em.models import Kind, MetricSeries, Node, Param, Run, RunStatus
 from em.runs import metrics
-from em.services import runs as run_services
+from em.runs import services as run_services
 from tests.browser.conftest import screenshot
 from tests.browser.page_timing import SCROLL_THROUGH
 from tests.factories import folder, root

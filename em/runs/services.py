@@ -23,9 +23,8 @@ from django.utils import timezone
 from em import access, errors
 from em.access import Level
 from em.models import IndexState, Kind, Node, Param, Run, RunStatus, Tag
-
-from .nodes import create_node, lock_trees, root_of
-from .trash import restore_node
+from em.services.nodes import create_node, lock_trees, root_of
+from em.services.trash import restore_node
 
 MAX_NOTES_LENGTH = 50_000
 MAX_TAG_KEY_LENGTH = 250

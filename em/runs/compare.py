@@ -78,5 +78,5 @@ def _metrics(runs: Sequence[Run]) -> list[dict[str, Any]]:
 
 
 def compare(runs: Sequence[Run]) -> dict[str, Any]:
-    """Aligned rows for runs the caller may see (`em.services.runs.visible_runs` loads them)."""
+    """Aligned rows for runs the caller may see (`em.runs.services.visible_runs` loads them)."""
     return {"attributes": _attributes(runs), "params": _params(runs), "metrics": _metrics(runs)}
