@@ -1,4 +1,4 @@
-from .blobs import Blob, Manifest, ManifestEntry
+from .blobs import Blob, BlobOwner, Manifest, ManifestEntry
 from .grants import NodeGroupObjectPermission, NodeUserObjectPermission
 from .nodes import CONTAINER_KINDS, STORAGE_TYPE_OF_KIND, Kind, Node, NodeQuerySet, StorageType
 from .runs import IndexState, LineageEdge, MetricChunk, MetricSeries, Param, Run, RunStatus, Tag
@@ -8,6 +8,7 @@ __all__ = [
     "CONTAINER_KINDS",
     "STORAGE_TYPE_OF_KIND",
     "Blob",
+    "BlobOwner",
     "IndexState",
     "Kind",
     "LineageEdge",

@@ -4,10 +4,15 @@ Every file is a `Blob` named by its SHA-256 and stored once, however many nodes 
 What a node holds is a `Manifest`: an immutable list of (path → blob, size, mtime) entries, itself
 identified by a digest of its entries, so uploading an unchanged folder again finds the same manifest.
 A blob is deleted only when no manifest entry refers to it any more (`em.services.blobs.collect_garbage`).
+
+Knowing a digest grants nothing: a blob is *owned* by each user who sent its bytes (`BlobOwner`), and to
+anyone else it does not exist — their upload must send the bytes once (verified, then deduplicated in
+storage), as Sentry owns blobs per organisation.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -21,6 +26,21 @@ class Blob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sha256[:12]}… ({self.size} bytes)"
+
+
+class BlobOwner(models.Model):
+    """`user` has sent the bytes of `blob` (or was given them by a node they could read, on migration)."""
+
+    blob = models.ForeignKey(Blob, on_delete=models.CASCADE, related_name="owners")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "blob"], name="em_blob_owner_unique")]
+        indexes = [models.Index(fields=["blob"], name="em_blob_owner_blob")]
+
+    def __str__(self) -> str:
+        return f"{self.blob_id[:12]}… owned by user {self.user_id}"
 
 
 class Manifest(models.Model):
