@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from em.api.errors import unknown_endpoint
 from em.health import healthz
 
 api_v1 = [
@@ -21,6 +22,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # Last of the API: whatever no endpoint answers is still the API's JSON error (see unknown_endpoint).
+    re_path(r"^api(?:/.*)?$", unknown_endpoint, name="api-unknown"),
     path("", include("frontend.urls")),
 ]
 

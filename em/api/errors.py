@@ -6,7 +6,9 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, ResolverMatch, resolve
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -47,16 +49,41 @@ def _first_message(detail: Any) -> str:
     return str(detail) or "Invalid input."
 
 
+def is_api(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+@csrf_exempt  # it changes nothing, and a session's POST must get this answer, not the CSRF page
+def unknown_endpoint(request: HttpRequest, **_route: str) -> HttpResponse:
+    """Any /api address no endpoint answers, for every method. Routed as the API's last pattern (em.urls)
+    rather than left to handler404, which Django skips for its debug page when EM_DEBUG is on (the
+    embedded default). A known endpoint asked for with or without a trailing slash says where it is."""
+    path = request.path
+    detail: dict[str, str] = {"path": path}
+    other = path[:-1] if path.endswith("/") else f"{path}/"
+    match = _resolves(other)
+    if match is not None and match.func is not unknown_endpoint:
+        detail["did_you_mean"] = other
+    return JsonResponse(error_body("not_found", "No such API endpoint.", detail), status=status.HTTP_404_NOT_FOUND)
+
+
+def _resolves(path: str) -> ResolverMatch | None:
+    try:
+        return resolve(path)
+    except Resolver404:
+        return None
+
+
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """handler404: the JSON error shape under /api/, Django's page elsewhere."""
-    if request.path.startswith("/api/"):
-        return JsonResponse(error_body("not_found", "No such API endpoint."), status=status.HTTP_404_NOT_FOUND)
+    """handler404: the JSON error shape under /api, Django's page elsewhere."""
+    if is_api(request.path):
+        return unknown_endpoint(request)
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: the JSON error shape under /api/, Django's page elsewhere."""
-    if request.path.startswith("/api/"):
+    if is_api(request.path):
         return JsonResponse(
             error_body("server_error", "The server failed to answer; the error has been logged."),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
