@@ -309,7 +309,9 @@ def test_bulk_delete_trashes_each_old_run_as_its_own_entry_and_restore_brings_th
     cutoff = int((now - timedelta(days=5)).timestamp() * 1000)
     client = api(alice)
 
-    deleted = client.post("/api/v1/runs/bulk-delete", {"max_timestamp_millis": cutoff}, format="json")
+    deleted = client.post(
+        "/api/v1/runs/bulk-delete", {"max_timestamp_millis": cutoff, "everywhere": True}, format="json"
+    )
 
     assert deleted.json() == {"deleted": 3}
     entries = set(trash.trash_of(alice).values_list("pk", flat=True))
@@ -332,12 +334,18 @@ def test_bulk_delete_takes_at_most_max_runs_oldest_first(alice, api):
     made = [make_run(home, f"r{i}", started_at=now - timedelta(hours=i)) for i in range(5)]
     client = api(alice)
     cutoff = int(now.timestamp() * 1000) + 1
-    first = client.post("/api/v1/runs/bulk-delete", {"max_timestamp_millis": cutoff, "max_runs": 2}, format="json")
+    first = client.post(
+        "/api/v1/runs/bulk-delete", {"max_timestamp_millis": cutoff, "max_runs": 2, "folder": "/alice/many"}
+    )
     assert first.json() == {"deleted": 2}
     assert set(trash.trash_of(alice).values_list("name", flat=True)) == {"r4", "r3"}
-    too_many = client.post("/api/v1/runs/bulk-delete", {"max_timestamp_millis": cutoff, "max_runs": 10_001})
+    too_many = client.post(
+        "/api/v1/runs/bulk-delete", {"max_timestamp_millis": cutoff, "max_runs": 10_001, "everywhere": True}
+    )
     assert too_many.status_code == 400
-    assert client.post("/api/v1/runs/bulk-delete", {"max_timestamp_millis": cutoff}).json() == {"deleted": 3}
+    assert client.post("/api/v1/runs/bulk-delete", {"max_timestamp_millis": cutoff, "everywhere": True}).json() == {
+        "deleted": 3
+    }
     assert len(made) == trash.trash_of(alice).count()
 
 
@@ -346,13 +354,17 @@ def test_bulk_delete_caps_one_call_at_ten_thousand_runs(alice, api, monkeypatch)
     home = folder(root(alice), "capped")
     for i in range(4):
         make_run(home, f"r{i}")
-    response = api(alice).post("/api/v1/runs/bulk-delete", {"max_timestamp_millis": 2**41}, format="json")
+    response = api(alice).post(
+        "/api/v1/runs/bulk-delete", {"max_timestamp_millis": 2**41, "everywhere": True}, format="json"
+    )
     assert response.json() == {"deleted": 3}
 
 
-def test_bulk_delete_without_a_folder_stays_in_the_callers_tree(world, api):
+def test_bulk_delete_everywhere_stays_in_the_callers_tree(world, api):
     editor = world.users["editor"]
-    response = api(editor).post("/api/v1/runs/bulk-delete", {"max_timestamp_millis": 2**41}, format="json")
+    response = api(editor).post(
+        "/api/v1/runs/bulk-delete", {"max_timestamp_millis": 2**41, "everywhere": True}, format="json"
+    )
     assert response.json() == {"deleted": 0}
     assert Node.objects.get(pk=world.runs["team"].pk).deleted_at is None
 

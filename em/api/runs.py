@@ -24,15 +24,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ApiKeyScopeOrPublicRead
-from em import access, errors
-from em.access import Level
+from em import errors
+from em.access import Checker, Level
 from em.api.run_detail import present_run_detail, run_rows
 from em.api.search import RunSearchView
+from em.api.serializers import StrictSerializer, refuse_unknown
 from em.models import MetricSeries, Node
 from em.runs import compare, metrics, selectors
 from em.runs import live as live_metrics
 from em.runs import log as run_log
 from em.runs import services as run_services
+from em.services import lookup
 from em.services.uploads import Where, resolve_parent
 
 # 100,000 points of four arrays as JSON text stay well below this.
@@ -83,7 +85,7 @@ def _history(series: MetricSeries, run_id: UUID, max_points: int, x: str) -> dic
 RunJSON = OpenApiTypes.OBJECT
 
 
-class RunCreateSerializer(serializers.Serializer):
+class RunCreateSerializer(StrictSerializer):
     parent = serializers.UUIDField(required=False)  # type: ignore[assignment]  # a declared field
     parent_path = serializers.CharField(required=False)
     make_folder = serializers.BooleanField(required=False, default=False, help_text="Create missing folders.")
@@ -98,17 +100,17 @@ class RunCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class RunUpdateSerializer(serializers.Serializer):
+class RunUpdateSerializer(StrictSerializer):
     notes = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     status = serializers.CharField(required=False)
     ended_at = serializers.DateTimeField(required=False)
 
 
-class TagValueSerializer(serializers.Serializer):
+class TagValueSerializer(StrictSerializer):
     value = serializers.CharField(allow_blank=True, trim_whitespace=False)
 
 
-class RunIdsSerializer(serializers.Serializer):
+class RunIdsSerializer(StrictSerializer):
     runs = serializers.ListField(child=serializers.UUIDField(), allow_empty=False)
 
 
@@ -120,9 +122,27 @@ class HistoryRequestSerializer(RunIdsSerializer):
     x = serializers.CharField(required=False, default="step")
 
 
-class BulkSerializer(serializers.Serializer):
-    folder = serializers.UUIDField(required=False, help_text="Work below this folder; default your own tree.")
+class BulkSerializer(StrictSerializer):
+    """Where a bulk call works: below one folder, or across the caller's own tree only when it says so.
+
+    Never by default: a scope left out (or misspelt) must not widen to every run the caller has.
+    """
+
+    folder = serializers.CharField(
+        required=False, help_text="Work below this folder (recursively): its id or its path, e.g. `/alice/sweep`."
+    )
+    everywhere = serializers.BooleanField(
+        required=False, default=False, help_text="Work across your whole tree instead; the call must say so."
+    )
     max_runs = serializers.IntegerField(required=False, help_text="At most this many (≤ 10,000).")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("folder" in attrs) == attrs["everywhere"]:
+            raise serializers.ValidationError(
+                'Name a `folder` (its id or its path), or send `"everywhere": true` to work across your whole '
+                "tree; one of the two."
+            )
+        return attrs
 
 
 class BulkDeleteSerializer(BulkSerializer):
@@ -210,6 +230,7 @@ class RunMetricsView(APIView):
         '"value": [...]}}}`; at most 100,000 points a call.',
     )
     def post(self, request: Request, run_id: UUID) -> Response:
+        refuse_unknown(request.data, ["metrics"])
         run = run_services.get_run(request.user, run_id, need=Level.EDIT)
         batch = live_metrics.parse_batch(request.data, now=timezone.now().timestamp())
         appended = live_metrics.append_batch(run=run, batch=batch, by=request.user)
@@ -305,8 +326,9 @@ class RunCompareView(APIView):
         return Response({"runs": rows, **compare.compare(runs)})
 
 
-def _bulk_folder(request: Request, folder_id: UUID | None) -> Node | None:
-    return None if folder_id is None else access.get_node(request.user, folder_id).node
+def _bulk_folder(request: Request, v: dict[str, Any]) -> Node | None:
+    """The folder named by id or path (404 alike for hidden and missing), or None for `everywhere`."""
+    return None if v["everywhere"] else lookup.locate(Checker(request.user), v["folder"]).node
 
 
 class RunBulkDeleteView(APIView):
@@ -320,7 +342,7 @@ class RunBulkDeleteView(APIView):
         deleted = run_services.bulk_delete(
             by=request.user,
             max_timestamp_millis=v["max_timestamp_millis"],
-            folder=_bulk_folder(request, v.get("folder")),
+            folder=_bulk_folder(request, v),
             max_runs=v.get("max_runs"),
         )
         return Response({"deleted": deleted})
@@ -337,7 +359,7 @@ class RunBulkRestoreView(APIView):
         restored = run_services.bulk_restore(
             by=request.user,
             min_timestamp_millis=v["min_timestamp_millis"],
-            folder=_bulk_folder(request, v.get("folder")),
+            folder=_bulk_folder(request, v),
             max_runs=v.get("max_runs"),
         )
         return Response({"restored": restored})

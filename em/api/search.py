@@ -23,24 +23,32 @@ from rest_framework import serializers
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.permissions import ApiKeyScopeOrPublicRead
-from em import access
+from em.access import Checker
 from em.api.pagination import PagePagination
 from em.api.run_detail import run_rows
-from em.api.serializers import NodeSerializer
-from em.models import Node, NodeQuerySet
+from em.api.serializers import NodeSerializer, StrictSerializer
+from em.models import NodeQuerySet
 from em.runs.selectors import counted_ids, export_batches, run_keys, runs_by_id, search_runs
-from em.services import paths
+from em.services import lookup
 
 EXPORT_BATCH = 1000  # runs per chunk of the CSV (and per query for their params and metric summaries)
 CSV_COLUMNS = ["Run ID", "Name", "Source Type", "Source Name", "User", "Status"]
 
 
-class SearchQuerySerializer(serializers.Serializer):
+class SearchQuerySerializer(StrictSerializer):
+    """A search's query: a misspelt parameter is refused, as it would otherwise widen the search (and
+    the export) to every run the caller can see."""
+
+    read_elsewhere = frozenset(
+        {PagePagination.page_query_param, PagePagination.page_size_query_param, api_settings.URL_FORMAT_OVERRIDE}
+    )
+
     filter = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, default="")
-    folder = serializers.UUIDField(required=False)
+    folder = serializers.CharField(required=False)
     folder_path = serializers.CharField(required=False)
     order_by = serializers.ListField(child=serializers.CharField(), required=False, default=list)
 
@@ -82,8 +90,8 @@ SEARCH_PARAMETERS = [
         "(params.optimizer IN ('adam', 'sgd') OR tags.`my tag` LIKE 'x%')`; also `MIN(metrics.x)`, `MAX(...)`, "
         "`attributes.status|name|start_time|end_time|duration|created_by|path|run_id|created`.",
     ),
-    OpenApiParameter("folder", OpenApiTypes.UUID, description="Only runs below this folder (or `folder_path`)."),
-    OpenApiParameter("folder_path", str, description="e.g. `/alice/experiments`."),
+    OpenApiParameter("folder", str, description="Only runs below this folder: its id or its path."),
+    OpenApiParameter("folder_path", str, description="The same as a path in `folder`, e.g. `/alice/experiments`."),
     OpenApiParameter(
         "order_by",
         str,
@@ -99,11 +107,8 @@ def _search(request: Request) -> tuple[NodeQuerySet, bool]:
     query = SearchQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     v = query.validated_data
-    folder: Node | None = None
-    if "folder" in v:
-        folder = access.get_node(request.user, v["folder"]).node
-    elif "folder_path" in v:
-        folder = paths.resolve(request.user, v["folder_path"])
+    ref = v.get("folder", v.get("folder_path"))
+    folder = None if ref is None else lookup.locate(Checker(request.user), ref).node
     runs = search_runs(user=request.user, filter=v["filter"], folder=folder, order_by=v["order_by"])
     return runs, bool(v["filter"].strip())
 

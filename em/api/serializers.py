@@ -7,8 +7,8 @@ constant number of queries, and hands them to `NodeSerializer` through the conte
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar
 from uuid import UUID
 
 from drf_spectacular.utils import extend_schema_field
@@ -18,6 +18,38 @@ from em import access
 from em.models import Kind, Node
 from em.services.paths import display_paths
 from em.services.sharing import Share
+
+
+def refuse_unknown(data: Any, known: Iterable[str]) -> None:
+    """A 400 naming every key of `data` outside `known`: a request says only what the endpoint reads.
+
+    Why: a key the endpoint does not read changes what the request means without a word; `folder_path`
+    sent to bulk delete (which takes `folder`) was dropped, and the caller's runs went to the trash
+    everywhere instead of in one folder (issue 8). Bodies parsed by hand call this; serializers derive
+    from `StrictSerializer`, which does.
+    """
+    if not isinstance(data, Mapping):
+        return
+    allowed = set(known)
+    unknown = sorted(str(key) for key in data if key not in allowed)
+    if unknown:
+        takes = ", ".join(f"`{name}`" for name in sorted(allowed)) or "no fields"
+        raise serializers.ValidationError({key: [f"Unknown field; this endpoint takes {takes}."] for key in unknown})
+
+
+class StrictSerializer(serializers.Serializer):
+    """The base of every request serializer (body or query): a key no field names is refused, not dropped.
+
+    `read_elsewhere` names keys that arrive in the same mapping but are read by someone else, such as
+    pagination's `page` and `page_size` beside a search's query.
+    """
+
+    read_elsewhere: ClassVar[frozenset[str]] = frozenset()
+
+    def to_internal_value(self, data: Any) -> Any:
+        writable = [name for name, field in self.fields.items() if not field.read_only]
+        refuse_unknown(data, [*writable, *self.read_elsewhere])
+        return super().to_internal_value(data)
 
 
 class NodePresenter:
@@ -104,7 +136,7 @@ def present_one(user: Any, node: Node) -> dict[str, Any]:
     return present(user, [node])[0]
 
 
-class NodeCreateSerializer(serializers.Serializer):
+class NodeCreateSerializer(StrictSerializer):
     parent = serializers.UUIDField(  # type: ignore[assignment]  # a declared field: see NodeSerializer
         required=False, help_text="The folder to create in (or `parent_path`)."
     )
@@ -122,14 +154,14 @@ class NodeCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class NodeUpdateSerializer(serializers.Serializer):
+class NodeUpdateSerializer(StrictSerializer):
     name = serializers.CharField(required=False, trim_whitespace=False, allow_blank=True, max_length=10_000)
     labels = serializers.ListField(child=serializers.CharField(trim_whitespace=False, allow_blank=True), required=False)
     description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     extra = serializers.JSONField(required=False)
 
 
-class MoveSerializer(serializers.Serializer):
+class MoveSerializer(StrictSerializer):
     destination = serializers.UUIDField(required=False, help_text="The folder to move into.")
     destination_path = serializers.CharField(required=False)
     name = serializers.CharField(required=False, trim_whitespace=False, allow_blank=True, max_length=10_000)
@@ -140,7 +172,7 @@ class MoveSerializer(serializers.Serializer):
         return attrs
 
 
-class ShareRequestSerializer(serializers.Serializer):
+class ShareRequestSerializer(StrictSerializer):
     type = serializers.ChoiceField(choices=["user", "group", "public"])
     name = serializers.CharField(required=False, help_text="The user or group name; not for public.")
     level = serializers.ChoiceField(choices=["view", "edit"])

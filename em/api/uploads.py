@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 from accounts.permissions import ApiKeyScopeOrPublicRead
 from em import access, errors
 from em.api.errors import error_body
-from em.api.serializers import NodeSerializer, present_one
+from em.api.serializers import NodeSerializer, StrictSerializer, present_one, refuse_unknown
 from em.models import ManifestEntry, Node, Upload
 from em.services import archives, blobs, uploads
 
@@ -62,7 +62,7 @@ def _body(request: Request) -> blobs.Readable:
     return stream if stream is not None else io.BytesIO(b"")
 
 
-class UploadCreateSerializer(serializers.Serializer):
+class UploadCreateSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=uploads.UPLOAD_KINDS)
     parent = serializers.UUIDField(  # type: ignore[assignment]  # a declared field: see NodeSerializer
         required=False, help_text="The folder to upload into (or `parent_path`)."
@@ -135,6 +135,7 @@ def _committed(request: Request, committed: uploads.Committed) -> Response:
 class UploadCommitView(APIView):
     @extend_schema(request=None, responses={201: _COMMITTED, 200: _COMMITTED}, summary="Commit an upload")
     def post(self, request: Request, upload_id: UUID) -> Response:
+        refuse_unknown(request.data, [])  # a commit takes no body: nothing in one may seem to count
         return _committed(request, uploads.commit_upload(upload_id=upload_id, by=request.user))
 
 

@@ -245,11 +245,12 @@ def _cap(max_runs: Any) -> int:
     return max_runs
 
 
-def bulk_delete(*, by: Any, max_timestamp_millis: Any, folder: Node | None = None, max_runs: Any = None) -> int:
+def bulk_delete(*, by: Any, max_timestamp_millis: Any, folder: Node | None, max_runs: Any = None) -> int:
     """Move runs started at or before the time to the trash, oldest first, each as its own trash entry.
 
-    Below `folder` (recursively) or in the caller's own tree; at most `max_runs` (≤ 10,000) in one
-    transaction. A run's start is its `started_at`, or when it was created if it never said.
+    Below `folder` (recursively), or in the caller's whole tree for `folder=None`, which has no default
+    so that every caller says it; at most `max_runs` (≤ 10,000) in one transaction. A run's start is
+    its `started_at`, or when it was created if it never said.
     """
     cutoff = _millis(max_timestamp_millis, "max_timestamp_millis")
     limit = _cap(max_runs)
@@ -272,7 +273,7 @@ def bulk_delete(*, by: Any, max_timestamp_millis: Any, folder: Node | None = Non
         return Node.objects.filter(pk__in=ids).update(deleted_at=now, trashed=True, editor=by, modified_at=now)
 
 
-def bulk_restore(*, by: Any, min_timestamp_millis: Any, folder: Node | None = None, max_runs: Any = None) -> int:
+def bulk_restore(*, by: Any, min_timestamp_millis: Any, folder: Node | None, max_runs: Any = None) -> int:
     """Bring back runs deleted at or after the time (their own trash entries), at most `max_runs`.
 
     A run whose folder is live and whose name is still free goes back in one bulk update with the
