@@ -45,7 +45,7 @@ def search_runs(
     """
     expr = parse_filter(filter)
     terms = [term for text in order_by if text.strip() for term in parse_order(text)]
-    where = compile_filter(expr, user=user, joined=ordered_metrics(terms))
+    where = compile_filter(expr, joined=ordered_metrics(terms))
     runs = access.scope(Node.objects.filter(kind=Kind.RUN), user)
     if folder is not None:
         runs = runs.subtree(folder.path)

@@ -9,6 +9,12 @@ tags and most attributes hold text, and a param is compared as a number with a n
 with a string. A mismatch is a `FilterError` at the offending token, never a silent empty result.
 `LIKE`/`ILIKE` keep SQL's wildcards (`%`, `_`, `\\` escapes) with the same case rules on every database,
 which is why they compile to an anchored regular expression rather than the database's own `LIKE`.
+
+The filter only narrows: the caller's scope (`em.access.scope`) is applied by whoever runs the query, so
+`attributes.path` looks its paths up with no access check of its own. That is what lets `LIKE
+'/alice/%'` find a public run below folders the caller cannot see, and it leaks nothing: a match is a run
+the caller may see, whose path (shown in every hit) spells those folders' names already, and a hidden
+folder with nothing visible below matches nothing, exactly like a name that exists nowhere.
 """
 
 from __future__ import annotations
@@ -67,8 +73,8 @@ ATTRIBUTES: dict[str, tuple[str, str]] = {
 _DURATION = ExpressionWrapper(F("run__ended_at") - F("run__started_at"), output_field=DurationField())
 
 
-def compile_filter(expr: Expr | None, *, user: Any, joined: Mapping[str, str] | None = None) -> Q:
-    """The `Q` selecting the runs `expr` describes (`user` resolves `attributes.path` as they see it).
+def compile_filter(expr: Expr | None, *, joined: Mapping[str, str] | None = None) -> Q:
+    """The `Q` selecting the runs `expr` describes, to narrow a queryset already scoped to the caller.
 
     `joined` maps metric keys to the aliases `order_runs` joined them under (`ordered_metrics`): a
     comparison on such a metric that every match must pass (not under OR or NOT) then reads the joined
@@ -76,12 +82,11 @@ def compile_filter(expr: Expr | None, *, user: Any, joined: Mapping[str, str] | 
     """
     if expr is None:
         return Q()
-    return _Compiler(user, joined or {}).compile(expr, 0, required=True)
+    return _Compiler(joined or {}).compile(expr, 0, required=True)
 
 
 class _Compiler:
-    def __init__(self, user: Any, joined: Mapping[str, str]) -> None:
-        self.user = user
+    def __init__(self, joined: Mapping[str, str]) -> None:
         self.joined = joined
         self.comparisons = 0
 
@@ -142,7 +147,8 @@ class _Compiler:
         return _compare(field, c.op, texts)
 
     def path(self, c: Comparison) -> Q:
-        """`attributes.path = '/alice/a/run'` names runs; `LIKE '/alice/a/%'` everything below a folder."""
+        """`attributes.path = '/alice/a/run'` names runs; `LIKE '/alice/a/%'` everything below a folder.
+        Paths are looked up unchecked: see the module's docstring for why that is safe and needed."""
         texts = [_text(v, "attributes.path is text") for v in c.values]
         if c.op in ("LIKE", "ILIKE"):
             folder = texts[0]
@@ -150,21 +156,24 @@ class _Compiler:
                 raise c.values[0].span.error(
                     "attributes.path LIKE takes a folder's path and '/%', as in '/alice/exp/%'."
                 )
-            node = self.resolve(folder[:-2])
+            node = _node_at(folder[:-2])
             if node is None:
                 return Q(pk__in=[])
             low, high = tree.subtree_range(node.path)
             return Q(path__gt=low, path__lt=high)
-        pks = [node.pk for node in map(self.resolve, texts) if node is not None]
+        pks = [node.pk for node in map(_node_at, texts) if node is not None]
         return _compare("pk", "IN" if c.op in ("=", "IN") else "NOT IN", pks)
 
-    def resolve(self, path: str) -> Node | None:
-        try:
-            return paths.resolve(self.user, path)
-        except errors.NotFound:
-            return None
-        except errors.InvalidInput:
-            return None
+
+def _node_at(path: str) -> Node | None:
+    """The live node at `path`, whoever may see it (the scope is applied to the results, not here);
+    None for a path naming nothing or no path at all."""
+    try:
+        parts = paths.split(path)
+    except errors.InvalidInput:
+        return None
+    found = paths.along(parts)
+    return found[-1] if len(found) == len(parts) else None
 
 
 def _param_condition(c: Comparison) -> Q:
