@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -42,6 +43,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             if IN_CI:
                 pytest.fail(f"CI must run this test, but it {message}", pytrace=False)
             pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Any:
+    """Each test starts with no throttling counters (accounts.throttle, django-axes) from the ones before."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

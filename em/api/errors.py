@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, ResolverMatch, resolve
 from django.views import defaults
@@ -20,7 +22,42 @@ def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "detail": detail}}
 
 
+class BodyTooLarge(EMError):
+    """A request body past the limit Django reads into memory (the JSON bodies: manifests, batches)."""
+
+    code = "body_too_large"
+    status = 413
+
+
+class TooManyFields(EMError):
+    """A form body with more fields (or files) than Django parses."""
+
+    code = "too_many_fields"
+    status = 400
+
+
+def _body_limit_error(exc: Exception) -> EMError | None:
+    """Django's refusals to read a body, as errors that name the limit and the setting that sets it."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return BodyTooLarge(
+            f"The request body is larger than {limit:,} bytes, the most a JSON body may hold here. "
+            "Send fewer items per request, or ask the administrator to raise EM_MAX_JSON_BODY_BYTES.",
+            detail={"limit": limit, "setting": "EM_MAX_JSON_BODY_BYTES"},
+        )
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        files = isinstance(exc, TooManyFilesSent)
+        setting = "DATA_UPLOAD_MAX_NUMBER_FILES" if files else "DATA_UPLOAD_MAX_NUMBER_FIELDS"
+        limit = getattr(settings, setting)
+        return TooManyFields(
+            f"The form has more than {limit:,} fields or files ({setting}); send the data as a JSON body.",
+            detail={"limit": limit, "setting": setting},
+        )
+    return None
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    exc = _body_limit_error(exc) or exc
     if isinstance(exc, EMError):
         return Response(error_body(exc.code, exc.message, exc.detail), status=exc.status)
     if isinstance(exc, Http404):
@@ -32,6 +69,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return response
     if isinstance(exc, exceptions.ValidationError):
         response.data = error_body("invalid", _first_message(exc.detail), exc.detail)
+    elif isinstance(exc, exceptions.Throttled):
+        response.data = error_body("throttled", str(exc.detail), {"retry_after": getattr(exc, "wait", None)})
+    elif isinstance(exc, exceptions.UnsupportedMediaType):
+        accepted = [parser.media_type for parser in getattr(context.get("request"), "parsers", [])]
+        message = f"{exc.detail} Send the body as {' or '.join(accepted) or 'the documented type'}."
+        response.data = error_body("unsupported_media_type", message, {"accepted": accepted})
     else:
         code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
         response.data = error_body(str(code), str(exc.detail))

@@ -43,6 +43,20 @@ class Conflict(ClientError):
     """409: e.g. a name already taken in the folder."""
 
 
+class TooLarge(ClientError):
+    """413: the request body is past a limit of the server or of a proxy in front of it."""
+
+
+class Throttled(ClientError):
+    """429: too many failed attempts (or requests); `retry_after` says how many seconds to wait."""
+
+    def __init__(
+        self, status: int | None, code: str, message: str, detail: Any = None, *, retry_after: int | None = None
+    ) -> None:
+        super().__init__(status, code, message, detail)
+        self.retry_after = retry_after
+
+
 class NotSignedIn(ClientError):
     """No host or API key configured: nothing was sent."""
 
@@ -60,6 +74,21 @@ BY_STATUS: dict[int, type[ClientError]] = {
     403: PermissionDenied,
     404: NotFound,
     409: Conflict,
+    413: TooLarge,
+    429: Throttled,
+}
+
+# What to do about an error answer that is not EM's own (a proxy's page, a server not answering), by status.
+HINTS: dict[int, str] = {
+    413: (
+        "The request is larger than the server, or a proxy in front of it, accepts: send less at once "
+        "(e.g. upload a big bundle as several folders), or ask the administrator to raise the limit "
+        "(nginx client_max_body_size, EM_MAX_JSON_BODY_BYTES)."
+    ),
+    429: "Too many requests or failed sign-ins: wait a while before trying again.",
+    502: "The server behind the proxy is not answering: it may be restarting; try again in a minute.",
+    503: "The server is unavailable: it may be restarting or overloaded; try again in a minute.",
+    504: "The server took too long to answer: try again, or send less at once.",
 }
 
 

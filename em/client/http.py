@@ -16,7 +16,7 @@ import requests
 
 from em import __version__
 from em.client.config import Config
-from em.client.errors import ClientError, Unreachable, for_status
+from em.client.errors import HINTS, ClientError, Throttled, Unreachable, for_status
 
 API_PREFIX = "/api/v1/"
 # (connect, read) seconds: fail fast on a wrong host, but give a busy server time to answer.
@@ -155,17 +155,30 @@ class Client:
         error_class = for_status(response.status_code)
         error = body.get("error") if isinstance(body, dict) else None
         if not isinstance(error, dict):
-            raise error_class(response.status_code, "http_error", self._http_failure(response))
-        raise error_class(
-            response.status_code,
-            str(error.get("code") or "error"),
-            str(error.get("message") or self._http_failure(response)),
-            error.get("detail"),
-        )
+            code, message, detail = "http_error", self._http_failure(response), None
+        else:
+            code = str(error.get("code") or "error")
+            message = str(error.get("message") or self._http_failure(response))
+            detail = error.get("detail")
+        if error_class is Throttled:
+            wait = _retry_after(response)
+            if wait is not None:
+                message = f"{message} Try again in {wait} s."
+            raise Throttled(response.status_code, code, message, detail, retry_after=wait)
+        raise error_class(response.status_code, code, message, detail)
 
     def _http_failure(self, response: requests.Response) -> str:
-        """A sentence for an error answer without EM's error body (a proxy's page, a wrong host)."""
-        return f"{self.host} answered {response.status_code} {response.reason or ''}".rstrip() + "."
+        """A sentence for an error answer without EM's error body (a proxy's page, a wrong host), with
+        what to do about it when the status says."""
+        answered = f"{self.host} answered {response.status_code} {response.reason or ''}".rstrip() + "."
+        hint = HINTS.get(response.status_code)
+        return f"{answered} {hint}" if hint else answered
+
+
+def _retry_after(response: requests.Response) -> int | None:
+    """Seconds from a `Retry-After: <seconds>` header (the form EM sends); None when absent or a date."""
+    value = response.headers.get("Retry-After", "").strip()
+    return int(value) if value.isdigit() else None
 
 
 def _reason(exc: BaseException) -> str:

@@ -22,7 +22,7 @@ import yaml
 from rich.console import Console
 
 from em.client import api, render
-from em.client.errors import ClientError, Unreachable
+from em.client.errors import ClientError, TooLarge, Unreachable
 from em.client.http import Client
 from em.client.sdk import bundle
 
@@ -215,7 +215,16 @@ class Uploader:
             "lineage": lineage,
             "files": files,
         }
-        started = api.start_upload(self.client, request)
+        try:
+            started = api.start_upload(self.client, request)
+        except TooLarge as exc:
+            raise TooLarge(
+                exc.status,
+                exc.code,
+                f"{folder} lists {len(files):,} files, a manifest larger than the server accepts in one request. "
+                f"Upload its subfolders separately, or ask the administrator to raise the limit. ({exc.message})",
+                exc.detail,
+            ) from exc
         if started.get("skipped"):
             outcome.skipped = True
             outcome.node = dict(started["node"])

@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
+    "axes",
+    "csp",
     "accounts",
     "em",
     "assethub",
@@ -49,6 +51,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "em.middleware.PrivateApiAnswers",
+    # Last, so that it sees the lockout the login view's failed authenticate() records.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "em.urls"
@@ -89,6 +95,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    # First, so that a locked-out client is refused before its password is even checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -101,6 +109,24 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+# Sign-in failures (the login page, the admin's) lock out the client IP and, separately, the user name
+# for a while. django-axes counts them in Redis when there is one (shared by every worker and replica),
+# else in its database table (the embedded default has no shared cache; see CACHES below).
+EM_LOGIN_FAILURE_LIMIT: int = env.int("EM_LOGIN_FAILURE_LIMIT", default=10)
+EM_AUTH_LOCKOUT_MINUTES: int = env.int("EM_AUTH_LOCKOUT_MINUTES", default=15)
+# Invalid API keys: this many from one client IP, or for one key prefix, within the lockout period answer
+# 429 with Retry-After until the period ends (accounts.throttle).
+EM_API_KEY_FAILURE_LIMIT: int = env.int("EM_API_KEY_FAILURE_LIMIT", default=30)
+# How many proxies (nginx, an ingress) stand before gunicorn: the client IP is the address that many hops
+# back in X-Forwarded-For. 0 trusts no header (REMOTE_ADDR), which is right when clients connect directly.
+EM_TRUSTED_PROXY_COUNT: int = env.int("EM_TRUSTED_PROXY_COUNT", default=0)
+AXES_FAILURE_LIMIT = EM_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=EM_AUTH_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_CLIENT_IP_CALLABLE = "accounts.throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.throttle.login_locked_out"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 # EM resolves node permissions itself (em.access); guardian only stores the grants.
 ANONYMOUS_USER_NAME = None
 GUARDIAN_MONKEY_PATCH_USER = False
@@ -163,6 +189,18 @@ CELERY_BEAT_SCHEDULE = {
     "collect-garbage": {"task": "em.tasks.collect_garbage", "schedule": timedelta(hours=6)},
 }
 
+# --- Cache ----------------------------------------------------------------------------------------
+# Throttling counters live here. With Redis, every gunicorn worker and replica shares them; the embedded
+# default serves from one process (runserver), where a local-memory cache is the whole truth.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": EM_REDIS_URL, "KEY_PREFIX": "em"}
+        if EM_REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler" if EM_REDIS_URL else "axes.handlers.database.AxesDatabaseHandler"
+
 # --- EM behaviour ---------------------------------------------------------------------------------
 EM_TRASH_RETENTION = timedelta(days=env.int("EM_TRASH_RETENTION_DAYS", default=30))
 # Anonymous visitors may read nodes shared with *public* only when this is on.
@@ -175,6 +213,31 @@ EM_EXPORT_MAX_ROWS: int = env.int("EM_EXPORT_MAX_ROWS", default=100_000)
 # Where partly received blobs and extracted archives wait; on the blob storage's disk, a finished blob
 # is moved into place rather than copied.
 EM_UPLOAD_SCRATCH_DIR = Path(env.str("EM_UPLOAD_SCRATCH_DIR", default=str(DATA_DIR / "uploads-partial"))).resolve()
+
+# A JSON request body is read into memory whole, so it has a ceiling; by default one that a manifest of
+# EM_MAX_FILES_PER_UPLOAD files fits under (about 160 bytes an entry, paths of up to ~240 characters).
+# Blob and archive bodies stream and are bounded by EM_MAX_UPLOAD_BYTES instead.
+EM_MAX_JSON_BODY_BYTES: int = env.int("EM_MAX_JSON_BODY_BYTES", default=max(EM_MAX_FILES_PER_UPLOAD * 400, 2_621_440))
+DATA_UPLOAD_MAX_MEMORY_SIZE = EM_MAX_JSON_BODY_BYTES
+
+# --- Headers ------------------------------------------------------------------------------------
+# The portal runs only its own built scripts: no inline script, no eval, no other origin. Styles allow
+# inline attributes because the charting library (Plotly) sets them; that cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- REST API -------------------------------------------------------------------------------------
 _renderers = ["rest_framework.renderers.JSONRenderer"]

@@ -27,3 +27,6 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
+
+# nginx (or an ingress) stands in front and appends the client's address to X-Forwarded-For.
+EM_TRUSTED_PROXY_COUNT = env.int("EM_TRUSTED_PROXY_COUNT", default=1)

@@ -30,3 +30,5 @@ STORAGES["default"] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 STATIC_ROOT = DATA_DIR / "test-static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+# Throttling counters in this process only, whatever the environment says (tests/conftest.py clears it).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
