@@ -5,10 +5,10 @@ on a node is the highest grant on the node or any ancestor, to the user, to one 
 to *public*, and the owner of a tree (and staff) hold every right in it. Because the ancestors of a node
 are `path IN (prefixes)`, every answer here costs a constant number of queries whatever the depth:
 
-* `levels(user, nodes)` — one query for any number of nodes;
+* `levels(user, nodes)` — one query for any number of nodes (`Checker` remembers them for a request);
 * `scope(queryset, user)` — one query for the user's grants, then a queryset of path ranges;
 * `get_node(user, id, need=...)` — the node plus its level: 404 when the user may not see it,
-  403 when they may see it but not do what they asked.
+  403 when they may see it but not do what they asked. A trashed node exists for its owner and staff only.
 """
 
 from __future__ import annotations
@@ -29,7 +29,20 @@ from em.models import Node, NodeGroupObjectPermission, NodeUserObjectPermission
 if TYPE_CHECKING:
     from em.models import NodeQuerySet
 
-__all__ = ["PUBLIC_GROUP", "Access", "Level", "check", "get_node", "granted_roots", "level", "levels", "scope"]
+__all__ = [
+    "PUBLIC_GROUP",
+    "Access",
+    "Checker",
+    "Level",
+    "check",
+    "ensure",
+    "get_node",
+    "granted_roots",
+    "level",
+    "levels",
+    "load",
+    "scope",
+]
 
 
 class Level(IntEnum):
@@ -80,23 +93,66 @@ def _grant_rows(user: Any, paths: list[str] | None) -> QuerySet[Any] | None:
     return own.union(direct, via_group, all=True)
 
 
+class Checker:
+    """One user's rights, read from the grant tables at most once per path and remembered.
+
+    A view makes one per request (`em.api.base`), so loading a node, checking a second one and presenting
+    the answer ask the grant tables once, as Wagtail caches a user's permissions per request; every
+    answer is computed from the paths of the nodes' ancestors. Not for keeping beyond a request: grants
+    change. A service that drops grants under a path it has just moved says so (`grants_dropped`).
+    """
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+        self._granted: dict[str, Level] = {}  # path -> highest grant on exactly that node
+        self._known: set[str] = set()  # paths whose grants have been read
+
+    def levels(self, nodes: Iterable[Node]) -> dict[UUID, Level]:
+        """The effective level on each node: one query for the paths not read yet, none for admins,
+        owners or paths read before."""
+        nodes = list(nodes)
+        user = self.user
+        if _is_admin(user):
+            return {node.pk: Level.OWNER for node in nodes}
+        result = {node.pk: Level.OWNER for node in nodes if user.is_authenticated and node.owner_id == user.pk}
+        pending = [node for node in nodes if node.pk not in result]
+        if not pending:
+            return result
+        unknown = sorted({p for node in pending for p in node.ancestor_paths()} - self._known)
+        if unknown:
+            rows = _grant_rows(user, unknown)
+            for path, codename in rows if rows is not None else ():
+                self._granted[path] = max(self._granted.get(path, Level.NONE), CODENAME_LEVEL[codename])
+            self._known.update(unknown)
+        for node in pending:
+            level = max((self._granted.get(p, Level.NONE) for p in node.ancestor_paths()), default=Level.NONE)
+            result[node.pk] = min(level, Level.VIEW) if not user.is_authenticated else level
+        return result
+
+    def level(self, node: Node) -> Level:
+        return self.levels([node])[node.pk]
+
+    def check(self, node: Node, need: Level = Level.VIEW, *, not_found: str = "Node not found.") -> Access:
+        """The caller's access to a node already loaded; NotFound below view (or, for a trashed node, below
+        owner: a trash entry exists only for its owner and staff), PermissionDenied below `need`."""
+        have = self.level(node)
+        if have < Level.VIEW or (node.deleted_at is not None and have < Level.OWNER):
+            raise errors.NotFound(not_found)
+        if have < need:
+            raise errors.PermissionDenied(_denied_message(need))
+        return Access(node, have)
+
+    def grants_dropped(self, path: str) -> None:
+        """The subtree at `path` holds no grants any more (it was moved: it takes its new parent's)."""
+        for known in [p for p in self._known if tree.is_within(p, path)]:
+            self._granted.pop(known, None)
+        self._known.add(path)
+        self._granted.pop(path, None)
+
+
 def levels(user: Any, nodes: Iterable[Node]) -> dict[UUID, Level]:
     """The effective level of `user` on each node, in one query (none for admins and owners only)."""
-    nodes = list(nodes)
-    if _is_admin(user):
-        return {node.pk: Level.OWNER for node in nodes}
-    result = {node.pk: Level.OWNER for node in nodes if user.is_authenticated and node.owner_id == user.pk}
-    pending = [node for node in nodes if node.pk not in result]
-    if not pending:
-        return result
-    rows = _grant_rows(user, sorted({p for node in pending for p in node.ancestor_paths()}))
-    granted: dict[str, Level] = {}
-    for path, codename in rows if rows is not None else ():
-        granted[path] = max(granted.get(path, Level.NONE), CODENAME_LEVEL[codename])
-    for node in pending:
-        level = max((granted.get(p, Level.NONE) for p in node.ancestor_paths()), default=Level.NONE)
-        result[node.pk] = min(level, Level.VIEW) if not user.is_authenticated else level
-    return result
+    return Checker(user).levels(nodes)
 
 
 def level(user: Any, node: Node) -> Level:
@@ -132,7 +188,11 @@ def scope(queryset: NodeQuerySet, user: Any, *, minimum: Level = Level.VIEW) -> 
 
 @dataclass(frozen=True)
 class Access:
-    """A node together with what the requesting user may do to it."""
+    """A node together with what the requesting user may do to it: proof that a check was made.
+
+    Services take a `Node | Access` (`ensure`): given an Access they trust it and ask nothing more, so a
+    right the view proved is never checked twice.
+    """
 
     node: Node
     level: Level
@@ -148,24 +208,38 @@ class Access:
 
 def check(user: Any, node: Node, need: Level = Level.VIEW) -> Access:
     """The caller's access to a node already loaded; NotFound below view, PermissionDenied below `need`."""
-    have = level(user, node)
-    if have < Level.VIEW:
-        raise errors.NotFound("Node not found.")
-    if have < need:
-        raise errors.PermissionDenied(_denied_message(need))
-    return Access(node, have)
+    return Checker(user).check(node, need)
 
 
-def get_node(user: Any, node_id: UUID | str, *, need: Level = Level.VIEW, trashed: bool = False) -> Access:
-    """Load a node for `user`: live nodes only, or only trash entries with `trashed=True`."""
+def ensure(user: Any, node: Node | Access, need: Level = Level.VIEW) -> Access:
+    """`node` checked for `need`: an Access already proven answers without a query."""
+    if isinstance(node, Access):
+        if node.level < need:
+            raise errors.PermissionDenied(_denied_message(need))
+        return node
+    return check(user, node, need)
+
+
+def load(node_id: UUID | str, *, trashed: bool = False) -> Node | None:
+    """A live node (or, with `trashed`, a trash entry) by id, unchecked: pass it to a check."""
     node = (
         Node.objects.select_related("owner", "created_by", "editor", "target")
         .filter(pk=node_id, deleted_at__isnull=not trashed)
         .first()
     )
     if node is None or (trashed and not node.trashed):
+        return None
+    return node
+
+
+def get_node(
+    user: Any, node_id: UUID | str, *, need: Level = Level.VIEW, trashed: bool = False, checker: Checker | None = None
+) -> Access:
+    """Load a node for `user`: live nodes only, or only trash entries with `trashed=True` (the owner's)."""
+    node = load(node_id, trashed=trashed)
+    if node is None:
         raise errors.NotFound("Node not found.")
-    return check(user, node, need)
+    return (checker or Checker(user)).check(node, need)
 
 
 def _denied_message(need: Level) -> str:

@@ -64,7 +64,7 @@ def attach_files(node: Node, files: dict[str, bytes]) -> None:
     entries = []
     for path, data in sorted(files.items()):
         sha = hashlib.sha256(data).hexdigest()
-        blob = blobs.receive(sha, io.BytesIO(data), length=len(data)).blob
+        blob = blobs.receive(sha, io.BytesIO(data), by=node.owner, length=len(data)).blob
         assert blob is not None
         entries.append((path, blob, len(data)))
     digest = hashlib.sha256(repr([(p, b.pk) for p, b, _ in entries]).encode()).hexdigest()

@@ -10,7 +10,7 @@ from django.utils import timezone
 from em import access, errors, tree
 from em.access import Level
 from em.models import Kind, Node, NodeGroupObjectPermission, NodeUserObjectPermission
-from em.services import nodes, paths, sharing, trash
+from em.services import lookup, nodes, paths, sharing, trash
 from tests.factories import chain, folder, root
 
 pytestmark = pytest.mark.django_db
@@ -29,8 +29,8 @@ def test_every_user_gets_a_root_folder_named_after_them(alice):
 def test_paths_read_from_the_root(alice):
     mnist = folder(folder(root(alice), "em-examples"), "mnist")
     assert paths.display_path(mnist) == "/alice/em-examples/mnist"
-    assert paths.resolve(alice, "/alice/em-examples/mnist") == mnist
-    assert paths.resolve(alice, "alice/em-examples/mnist/") == mnist
+    assert lookup.resolve(alice, "/alice/em-examples/mnist") == mnist
+    assert lookup.resolve(alice, "alice/em-examples/mnist/") == mnist
 
 
 def test_storage_type_follows_kind(alice):

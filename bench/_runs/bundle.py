@@ -130,7 +130,7 @@ def store_bundle(folder: Path, parent: Any, by: Any) -> Any:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         data = path.read_bytes()
         sha256 = hashlib.sha256(data).hexdigest()
-        blobs.receive(sha256, io.BytesIO(data), length=len(data))
+        blobs.receive(sha256, io.BytesIO(data), by=by, length=len(data))
         mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat()
         files.append({"path": path.relative_to(folder).as_posix(), "size": len(data), "sha256": sha256, "mtime": mtime})
     entries = uploads.validate_files(files)

@@ -53,15 +53,17 @@ class StrictSerializer(serializers.Serializer):
 
 
 class NodePresenter:
-    """Paths, access levels and shortcut targets for a batch of nodes: four queries at most."""
+    """Paths, access levels and shortcut targets for a batch of nodes: two queries at most, and only
+    one (the paths) when the request's `Checker` has read the grants on these nodes already."""
 
     def __init__(self, user: Any, nodes: Sequence[Node]) -> None:
+        checker = user if isinstance(user, access.Checker) else access.Checker(user)
         self.nodes = list(nodes)
         targets = [n.target for n in self.nodes if n.target is not None]
-        target_levels = access.levels(user, targets) if targets else {}
-        self.visible_targets = {t.pk: t for t in targets if target_levels[t.pk] >= access.Level.VIEW}
+        levels = checker.levels([*self.nodes, *targets])
+        self.visible_targets = {t.pk: t for t in targets if levels[t.pk] >= access.Level.VIEW}
         self.paths = display_paths([*self.nodes, *self.visible_targets.values()])
-        self.levels = access.levels(user, self.nodes)
+        self.levels = {node.pk: levels[node.pk] for node in self.nodes}
 
     def context(self) -> dict[str, Any]:
         return {"paths": self.paths, "levels": self.levels, "targets": self.visible_targets}
@@ -128,6 +130,7 @@ class NodeSerializer(serializers.ModelSerializer):
 
 
 def present(user: Any, nodes: Sequence[Node]) -> list[dict[str, Any]]:
+    """Node JSON for `user` (or the request's `access.Checker`, whose grants are reused)."""
     presenter = NodePresenter(user, nodes)
     return list(NodeSerializer(presenter.nodes, many=True, context=presenter.context()).data)
 
@@ -142,7 +145,12 @@ class NodeCreateSerializer(StrictSerializer):
     )
     parent_path = serializers.CharField(required=False, help_text="e.g. `/alice/experiments`.")
     name = serializers.CharField(trim_whitespace=False, allow_blank=True, max_length=10_000)
-    kind = serializers.ChoiceField(choices=Kind.choices, default=Kind.FOLDER)
+    kind = serializers.ChoiceField(
+        choices=[Kind.FOLDER, Kind.SHORTCUT],
+        default=Kind.FOLDER,
+        help_text="Folders and shortcuts; a run, artifact, AutoTune, model or dataset comes with its content "
+        "from its own endpoint (uploads, `POST /runs`).",
+    )
     labels = serializers.ListField(child=serializers.CharField(trim_whitespace=False, allow_blank=True), required=False)
     description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     extra = serializers.JSONField(required=False)

@@ -179,15 +179,18 @@ class BlobView(APIView):
     parser_classes: list[Any] = []
     content_negotiation_class = AnyAccept
 
-    @extend_schema(responses={200: None, 404: None}, summary="Is this blob stored? (`Upload-Offset` otherwise)")
+    @extend_schema(
+        responses={200: None, 404: None},
+        summary="Have you sent this blob? (else `Upload-Offset`: how much of it you have sent)",
+        description="Answers only for blobs the caller has sent: a blob stored for others is 404 to you.",
+    )
     def head(self, request: Request, sha256: str) -> HttpResponse:
         blobs.check_digest(sha256)
-        size = blobs.stored_sizes([sha256]).get(sha256)
+        size = blobs.owned_sizes(request.user, [sha256]).get(sha256)
         if size is not None:
             return HttpResponse(status=status.HTTP_200_OK, headers={"Upload-Offset": str(size)})
-        return HttpResponse(
-            status=status.HTTP_404_NOT_FOUND, headers={"Upload-Offset": str(blobs.partial_offset(sha256))}
-        )
+        offset = blobs.partial_offset(sha256, by=request.user)
+        return HttpResponse(status=status.HTTP_404_NOT_FOUND, headers={"Upload-Offset": str(offset)})
 
     @extend_schema(
         parameters=[OpenApiParameter("Content-Range", str, OpenApiParameter.HEADER, description="bytes s-e/total")],
@@ -209,7 +212,7 @@ class BlobView(APIView):
                 raise errors.InvalidInput(
                     f"Content-Range covers {end - start + 1} bytes, but Content-Length is {length}."
                 )
-        received = blobs.receive(sha256, _body(request), length=length, start=start, total=total)
+        received = blobs.receive(sha256, _body(request), by=request.user, length=length, start=start, total=total)
         headers = {"Upload-Offset": str(received.offset)}
         if received.blob is None:
             return Response({"offset": received.offset}, status=status.HTTP_202_ACCEPTED, headers=headers)

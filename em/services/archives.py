@@ -213,7 +213,7 @@ def upload_archive(
         missing = set(started.missing)
         for m in members:
             if m.sha256 in missing:
-                blobs.adopt(m.scratch, sha256=m.sha256, md5=m.md5, size=m.size)
+                blobs.adopt(m.scratch, sha256=m.sha256, md5=m.md5, size=m.size, by=by)
                 missing.discard(m.sha256)
         try:
             return uploads.commit_upload(upload_id=started.upload.pk, by=by)

@@ -9,8 +9,13 @@ arrived (`partial_offset`) and sends the rest with `Content-Range`. One lock per
 file beside the partial one) serialises concurrent senders of the same bytes; a race between two machines to create
 the same row is settled by taking the winner, as Sentry's `FileBlob` does.
 
-Nothing here checks node permissions: a blob is reachable only through a manifest on a node, and a
-digest alone grants nothing. `collect_garbage` frees what no node references any more.
+Knowing a digest grants nothing (docs/runs-api.md "Who owns a blob"). A blob is *owned* by each user who
+sent its bytes (`BlobOwner`); to anyone else it is missing, so they must send the bytes once — received
+into a partial file of their own, verified against the digest, then dropped in favour of the copy that is
+stored already (one copy in storage however many owners). Partial files are per user and digest, so no
+one can complete another user's upload by sending its last bytes. Node permissions are checked above
+this layer: a blob's bytes are read only through a manifest on a node the caller may view.
+`collect_garbage` frees what no node references any more.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from em import errors
-from em.models import Blob, Manifest, ManifestEntry, Node, Upload
+from em.models import Blob, BlobOwner, Manifest, ManifestEntry, Node, Upload
 
 log = logging.getLogger(__name__)
 
@@ -86,27 +91,35 @@ def scratch_dir(*parts: str) -> Path:
     return path
 
 
-def _partial_path(sha256: str) -> Path:
-    return scratch_dir("partial") / sha256
+def _partial_path(sha256: str, by: Any) -> Path:
+    return scratch_dir("partial", str(by.pk)) / sha256
 
 
-def partial_offset(sha256: str) -> int:
-    """How many bytes of `sha256` have arrived so far (0 when none or when the blob is complete)."""
+def partial_offset(sha256: str, *, by: Any) -> int:
+    """How many bytes of `sha256` `by` has sent so far (0 when none or when their blob is complete)."""
     try:
-        return _partial_path(check_digest(sha256)).stat().st_size
+        return _partial_path(check_digest(sha256), by).stat().st_size
     except FileNotFoundError:
         return 0
 
 
+def owns(by: Any, sha256: str) -> bool:
+    return BlobOwner.objects.filter(user_id=by.pk, blob_id=sha256).exists()
+
+
+def _own(by: Any, blob: Blob) -> None:
+    BlobOwner.objects.get_or_create(user_id=by.pk, blob=blob)
+
+
 @contextmanager
-def _locked_partial(sha256: str) -> Iterator[BinaryIO]:
+def _locked_partial(sha256: str, by: Any) -> Iterator[BinaryIO]:
     """The partial file of `sha256`, opened read-write, while holding the digest's lock.
 
     The lock is taken on a file of its own beside the partial one: the partial file is moved into storage
     by whoever completes it, so a lock on it would vanish with it, and a second sender would start a new
     file (and a second stored copy) before the first had recorded its blob.
     """
-    path = _partial_path(sha256)
+    path = _partial_path(sha256, by)
     with path.with_name(path.name + ".lock").open("a+b") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         with os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o600), "r+b") as handle:
@@ -119,25 +132,29 @@ def _check_cap(total: int) -> None:
         raise errors.InvalidInput(f"A file may hold at most {cap} bytes (EM_MAX_UPLOAD_BYTES); this has {total}.")
 
 
-def receive(sha256: str, stream: Readable, *, length: int, start: int = 0, total: int | None = None) -> Received:
-    """Take `length` bytes from `stream` as bytes `start`… of the blob `sha256`, `total` bytes in all.
+def receive(
+    sha256: str, stream: Readable, *, by: Any, length: int, start: int = 0, total: int | None = None
+) -> Received:
+    """Take `length` bytes from `stream`, sent by `by`, as bytes `start`… of the blob `sha256`, `total` in all.
 
-    Idempotent: a blob already stored answers at once without reading anything. A part must start where
-    the previous one ended (or at 0, which starts over). When the last byte arrives the whole is checked
-    against the digest: a mismatch discards it (DigestMismatch) and nothing is stored.
+    Idempotent: a blob `by` owns already answers at once without reading anything. A blob stored for
+    others only must still be sent whole: once its bytes check out, `by` owns it too and the stored copy
+    serves both. A part must start where the previous one ended (or at 0, which starts over). When the
+    last byte arrives the whole is checked against the digest: a mismatch discards it (DigestMismatch)
+    and nothing is stored or owned.
     """
     check_digest(sha256)
     total = length if total is None else total
     if start < 0 or length < 0 or start + length > total:
         raise errors.InvalidInput(f"Bytes {start}…{start + length} do not fit in a file of {total} bytes.")
     _check_cap(total)
-    existing = Blob.objects.filter(pk=sha256).first()
+    existing = Blob.objects.filter(pk=sha256, owners__user_id=by.pk).first()
     if existing is not None:
         return Received(existing, existing.size)
-    with _locked_partial(sha256) as partial:
-        existing = Blob.objects.filter(pk=sha256).first()
-        if existing is not None:  # finished by whoever held the lock before us
-            _partial_path(sha256).unlink(missing_ok=True)
+    with _locked_partial(sha256, by) as partial:
+        existing = Blob.objects.filter(pk=sha256, owners__user_id=by.pk).first()
+        if existing is not None:  # finished by this user's request that held the lock before us
+            _partial_path(sha256, by).unlink(missing_ok=True)
             return Received(existing, existing.size)
         held = os.fstat(partial.fileno()).st_size
         if start not in (0, held):
@@ -163,12 +180,12 @@ def receive(sha256: str, stream: Readable, *, length: int, start: int = 0, total
             hashes = (hashlib.sha256(), hashlib.md5(usedforsecurity=False))
             copy_stream(partial, None, total, hashes)
         if hashes[0].hexdigest() != sha256:
-            _partial_path(sha256).unlink(missing_ok=True)
+            _partial_path(sha256, by).unlink(missing_ok=True)
             raise DigestMismatch(
                 f"The bytes received hash to {hashes[0].hexdigest()}, not {sha256}; nothing was stored.",
                 detail={"expected": sha256, "actual": hashes[0].hexdigest()},
             )
-        blob = adopt(_partial_path(sha256), sha256=sha256, md5=hashes[1].hexdigest(), size=total)
+        blob = adopt(_partial_path(sha256, by), sha256=sha256, md5=hashes[1].hexdigest(), size=total, by=by)
         return Received(blob, total, created=True)
 
 
@@ -198,13 +215,20 @@ class _ScratchFile(File):
         return str(self._path)
 
 
-def adopt(path: Path, *, sha256: str, md5: str, size: int) -> Blob:
-    """Move a verified scratch file into storage and record it; the file at `path` is gone afterwards.
+def adopt(path: Path, *, sha256: str, md5: str, size: int, by: Any) -> Blob:
+    """Move a verified scratch file into storage, record it, and make `by` (who sent it) an owner; the
+    file at `path` is gone afterwards.
 
-    Never overwrites: if storage already holds a file of that name (left by a crash, or by a collection
-    still in progress) ours is saved beside it, and the row names where it went. When another process
-    created the row first, its blob wins and our copy is deleted.
+    A blob stored already (for other owners) is not stored twice: the verified copy is dropped. Never
+    overwrites: if storage already holds a file of that name (left by a crash, or by a collection still in
+    progress) ours is saved beside it, and the row names where it went. When another process created the
+    row first, its blob wins and our copy is deleted.
     """
+    stored = Blob.objects.filter(pk=sha256).first()
+    if stored is not None:
+        path.unlink(missing_ok=True)
+        _own(by, stored)
+        return stored
     with path.open("rb") as handle:
         saved = default_storage.save(storage_name(sha256), _ScratchFile(handle, path))
     path.unlink(missing_ok=True)
@@ -213,16 +237,19 @@ def adopt(path: Path, *, sha256: str, md5: str, size: int) -> Blob:
     )
     if not created and blob.storage_name != saved:
         default_storage.delete(saved)
+    _own(by, blob)
     return blob
 
 
-def stored_sizes(digests: list[str]) -> dict[str, int]:
-    """digest → size of each of `digests` that is stored; one query per batch (SQLite caps parameters)."""
+def owned_sizes(by: Any, digests: list[str]) -> dict[str, int]:
+    """digest → size of each of `digests` that `by` owns (has sent); the others are missing to them, stored
+    or not. One query per batch (SQLite caps parameters)."""
     wanted = list(dict.fromkeys(digests))
     batch = 900 if connection.vendor == "sqlite" else 10_000
     sizes: dict[str, int] = {}
     for i in range(0, len(wanted), batch):
-        sizes.update(Blob.objects.filter(pk__in=wanted[i : i + batch]).values_list("pk", "size"))
+        owned = BlobOwner.objects.filter(user_id=by.pk, blob_id__in=wanted[i : i + batch])
+        sizes.update(owned.values_list("blob_id", "blob__size"))
     return sizes
 
 
@@ -319,13 +346,13 @@ def _delete_stored(names: list[str]) -> None:
 
 
 def _sweep_scratch(cutoff: datetime) -> int:
-    """Remove partial files (with their lock files) and archive scratch directories untouched since
-    `cutoff`; the count is of partial files and directories."""
+    """Remove partial files (`partial/<user id>/<sha256>`, with their lock files) and archive scratch
+    directories untouched since `cutoff`; the count is of partial files and directories."""
     swept = 0
     root = Path(settings.EM_UPLOAD_SCRATCH_DIR)
     if not root.is_dir():
         return 0
-    for entry in [*root.glob("partial/*"), *root.glob("archive-*")]:
+    for entry in [*root.glob("partial/*/*"), *root.glob("archive-*")]:
         if datetime.fromtimestamp(entry.stat().st_mtime, tz=UTC) >= cutoff:
             continue
         if entry.is_dir():

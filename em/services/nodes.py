@@ -15,7 +15,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 
 from em import access, errors, tree
-from em.access import Level
+from em.access import Access, Level
 from em.models import Kind, Node, NodeGroupObjectPermission, NodeUserObjectPermission
 
 from .paths import child_path, depth_below, display_path
@@ -86,17 +86,17 @@ def root_of(user: User) -> Node:
 
 def create_node(
     *,
-    parent: Node,
+    parent: Node | Access,
     name: str,
     kind: str,
     by: Any,
     labels: list[str] | None = None,
     description: str = "",
     extra: dict[str, Any] | None = None,
-    target: Node | None = None,
+    target: Node | Access | None = None,
 ) -> Node:
     """A new node in `parent`; a Shortcut needs a `target` the creator can see."""
-    access.check(by, parent, Level.EDIT)
+    parent = access.ensure(by, parent, Level.EDIT).node
     _ensure_folder(parent)
     name = validate_name(name)
     if kind not in Kind.values:
@@ -104,7 +104,7 @@ def create_node(
     if kind == Kind.SHORTCUT:
         if target is None:
             raise errors.InvalidInput("A shortcut needs a target.")
-        access.check(by, target)
+        access.ensure(by, target)
     elif target is not None:
         raise errors.InvalidInput("Only a shortcut has a target.")
     if parent.depth + 1 > tree.MAX_DEPTH:
@@ -126,7 +126,7 @@ def create_node(
             name=name,
             kind=kind,
             owner_id=parent.owner_id,
-            target=target,
+            target=target.node if isinstance(target, Access) else target,
             created_by=by,
             editor=by,
             **fields,
@@ -135,7 +135,7 @@ def create_node(
 
 def update_node(
     *,
-    node: Node,
+    node: Node | Access,
     by: Any,
     name: str | None = None,
     labels: list[str] | None = None,
@@ -143,7 +143,7 @@ def update_node(
     extra: dict[str, Any] | None = None,
 ) -> Node:
     """Rename, relabel, redescribe: only what is given changes."""
-    access.check(by, node, Level.EDIT)
+    node = access.ensure(by, node, Level.EDIT).node
     changes: dict[str, Any] = {}
     if name is not None and name != node.name:
         if node.is_root:
@@ -186,28 +186,65 @@ def relocate_subtree(node: Node, destination: Node) -> None:
     node.parent = destination
 
 
-def move_node(*, node: Node, destination: Node, by: Any, name: str | None = None) -> Node:
-    """Move (and optionally rename) `node` into `destination`; it takes the destination's permissions."""
-    access.check(by, node, Level.EDIT)
-    access.check(by, destination, Level.EDIT)
-    if node.is_root:
+def move_node(*, node: Node | Access, destination: Node | Access, by: Any, name: str | None = None) -> Node:
+    """Move (and optionally rename) `node` into `destination`; it takes the destination's permissions.
+
+    Editors move within the owner's tree; taking a node into another user's tree needs its owner (or
+    staff), so an editor can never take a run away from the person who made it.
+    """
+    if not isinstance(node, Access) or not isinstance(destination, Access):
+        checker = access.Checker(by)
+        checker.levels([n for n in (node, destination) if isinstance(n, Node)])  # one query for both
+        node = node if isinstance(node, Access) else checker.check(node)
+        destination = destination if isinstance(destination, Access) else checker.check(destination)
+    node = access.ensure(by, node, Level.EDIT)
+    dest = access.ensure(by, destination, Level.EDIT).node
+    moving = node.node
+    if moving.is_root:
         raise errors.InvalidMove("A user's root folder cannot be moved.")
-    _ensure_folder(destination)
-    new_name = node.name if name is None else validate_name(name)
+    if dest.owner_id != moving.owner_id and node.level < Level.OWNER:
+        raise errors.PermissionDenied(
+            "Only the owner (or staff) may move a node into another user's tree; editors move within it."
+        )
+    _ensure_folder(dest)
+    new_name = moving.name if name is None else validate_name(name)
     with transaction.atomic():
-        lock_trees(node, destination)
-        if node.deleted_at is not None or destination.deleted_at is not None:
+        lock_trees(moving, dest)
+        if moving.deleted_at is not None or dest.deleted_at is not None:
             raise errors.NotFound("Node not found.")
-        if destination.is_within(node):
-            raise errors.InvalidMove(f"Cannot move {display_path(node)} into itself or one of its descendants.")
-        if destination.pk == node.parent_id and new_name == node.name:
-            return node
-        if destination.depth + 1 + depth_below(node) > tree.MAX_DEPTH:
+        if dest.owner_id != moving.owner_id and node.level < Level.OWNER:  # moved between trees meanwhile
+            raise errors.PermissionDenied("Only the owner (or staff) may move a node into another user's tree.")
+        if dest.is_within(moving):
+            raise errors.InvalidMove(f"Cannot move {display_path(moving)} into itself or one of its descendants.")
+        if dest.pk == moving.parent_id and new_name == moving.name:
+            return moving
+        if dest.depth + 1 + depth_below(moving) > tree.MAX_DEPTH:
             raise errors.TreeTooDeep(f"Folders nest at most {tree.MAX_DEPTH} levels deep; this move exceeds that.")
-        _ensure_name_free(destination.pk, new_name, ignore=node)
-        if destination.pk != node.parent_id:
-            relocate_subtree(node, destination)
-        node.name = new_name
-        node.editor = by
-        node.save(update_fields=["parent", "name", "editor", "modified_at"])
+        _ensure_name_free(dest.pk, new_name, ignore=moving)
+        if dest.pk != moving.parent_id:
+            relocate_subtree(moving, dest)
+        moving.name = new_name
+        moving.editor = by
+        moving.save(update_fields=["parent", "name", "editor", "modified_at"])
+    return moving
+
+
+def make_folders(*, parent: Access, names: list[str], by: Any) -> Node:
+    """The folders `names` nested in `parent` (as far as they are missing), made in one transaction;
+    the deepest one. A folder made meanwhile by a concurrent request is used, not duplicated."""
+    for name in names:
+        validate_name(name)
+    node = parent.node
+    with transaction.atomic():
+        for name in names:
+            existing = Node.objects.live().filter(parent=node, name=name).first()
+            if existing is None:
+                try:
+                    with transaction.atomic():
+                        existing = create_node(parent=Access(node, parent.level), name=name, kind=Kind.FOLDER, by=by)
+                except errors.NameClash:
+                    existing = Node.objects.live().get(parent=node, name=name)
+            if not existing.is_container:
+                raise errors.InvalidInput(f"{display_path(existing)} is a {existing.kind}, not a folder.")
+            node = existing
     return node

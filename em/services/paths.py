@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
-from typing import Any
 from uuid import UUID
 
 from django.db.models import Q
 
-from em import access, errors, tree
+from em import errors, tree
 from em.models import Node
 
 
@@ -27,37 +27,46 @@ def display_path(node: Node) -> str:
 
 
 def split(path: str) -> list[str]:
-    parts = [part for part in path.strip().split("/") if part]
+    """The names along a path, NFC-normalised as names are stored; a clear error for what no name holds."""
+    if not isinstance(path, str):
+        raise errors.InvalidInput("A path is text, like '/alice/a/b'.")
+    if any(unicodedata.category(ch) in {"Cc", "Cs"} for ch in path):
+        raise errors.InvalidInput("A path must not contain control characters (such as NUL).")
+    parts = [unicodedata.normalize("NFC", part) for part in path.strip().split("/") if part]
     if not parts:
         raise errors.InvalidInput("A path names at least a user's root folder, like '/alice'.")
     return parts
 
 
-def resolve(user: Any, path: str) -> Node:
-    """The live node at `path` if `user` may see it (NotFound otherwise); two queries plus the check."""
-    parts = split(path)
-    root = Node.objects.filter(parent__isnull=True, name=parts[0]).first()
-    if root is None:
-        raise errors.NotFound(f"Nothing found at {path!r}.")
-    node = root
-    if len(parts) > 1:
-        on_the_way = Q()
-        for depth, name in enumerate(parts[1:], start=1):
-            on_the_way |= Q(depth=depth, name=name)
-        candidates = (
-            Node.objects.live()
-            .subtree(root.path)
-            .filter(on_the_way)
-            .select_related("owner", "created_by", "editor", "target")
-        )
-        by_parent = {(c.parent_id, c.name): c for c in candidates}
-        for name in parts[1:]:
-            found = by_parent.get((node.pk, name))
-            if found is None:
-                raise errors.NotFound(f"Nothing found at {path!r}.")
-            node = found
-    access.check(user, node)
-    return node
+def nothing_at(path: str) -> str:
+    """The one answer for a path that names nothing *or* something hidden: the two must read alike."""
+    return f"Nothing found at {path[:300]!r}."
+
+
+def along(parts: list[str]) -> list[Node]:
+    """The live nodes along `parts` from the root, as far as they exist; two queries whatever the depth."""
+    root = Node.objects.select_related("owner", "created_by", "editor", "target").filter(
+        parent__isnull=True, name=parts[0]
+    )
+    found = list(root[:1])
+    if not found or len(parts) == 1:
+        return found
+    on_the_way = Q()
+    for depth, name in enumerate(parts[1:], start=1):
+        on_the_way |= Q(depth=depth, name=name)
+    candidates = (
+        Node.objects.live()
+        .subtree(found[0].path)
+        .filter(on_the_way)
+        .select_related("owner", "created_by", "editor", "target")
+    )
+    by_parent = {(c.parent_id, c.name): c for c in candidates}
+    for name in parts[1:]:
+        child = by_parent.get((found[-1].pk, name))
+        if child is None:
+            break
+        found.append(child)
+    return found
 
 
 def depth_below(node: Node) -> int:

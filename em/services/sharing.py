@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
 from em import access, errors, tree
-from em.access import LEVEL_CODENAMES, PUBLIC_GROUP, Level
+from em.access import LEVEL_CODENAMES, PUBLIC_GROUP, Access, Level
 from em.models import Node, NodeGroupObjectPermission, NodeQuerySet, NodeUserObjectPermission
 from em.services.nodes import lock_trees
 
@@ -74,9 +74,9 @@ def _permissions(codenames: tuple[str, ...]) -> list[Permission]:
     return list(Permission.objects.filter(content_type__app_label="em", codename__in=codenames))
 
 
-def share(*, node: Node, to: Principal, level: Level, by: Any) -> None:
+def share(*, node: Node | Access, to: Principal, level: Level, by: Any) -> None:
     """Grant `to` exactly `level` on `node` (replacing a grant it had there)."""
-    access.check(by, node, Level.OWNER)
+    node = access.ensure(by, node, Level.OWNER).node
     if level not in LEVEL_CODENAMES:
         raise errors.InvalidInput("A share is at level 'view' or 'edit'.")
     if to.type == "user" and to.user.pk == node.owner_id:
@@ -96,9 +96,9 @@ def share(*, node: Node, to: Principal, level: Level, by: Any) -> None:
             )
 
 
-def unshare(*, node: Node, of: Principal, by: Any) -> int:
+def unshare(*, node: Node | Access, of: Principal, by: Any) -> int:
     """Remove every grant of `of` on `node` and below it; returns how many grant rows went."""
-    access.check(by, node, Level.OWNER)
+    node = access.ensure(by, node, Level.OWNER).node
     with transaction.atomic():
         lock_trees(node)  # the subtree's extent must not move under the DELETE
         low, high = tree.subtree_range(node.path)

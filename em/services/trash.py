@@ -16,15 +16,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from em import access, errors
-from em.access import Level
+from em.access import Access, Level
 from em.models import Node
 
 from .nodes import lock_trees, relocate_subtree, root_of
 from .validation import MAX_NAME_LENGTH
 
 
-def trash_node(*, node: Node, by: Any) -> Node:
-    access.check(by, node, Level.EDIT)
+def trash_node(*, node: Node | Access, by: Any) -> Node:
+    node = access.ensure(by, node, Level.EDIT).node
     if node.is_root:
         raise errors.InvalidInput("A user's root folder cannot be deleted.")
     now = timezone.now()
@@ -51,11 +51,14 @@ def free_name(parent: Node, wanted: str) -> str:
     return stem[: MAX_NAME_LENGTH - len(suffix)] + suffix
 
 
-def restore_node(*, node: Node, by: Any) -> Node:
-    """Bring a trash entry back to where it was, or to the owner's root if that place is gone."""
+def restore_node(*, node: Node | Access, by: Any) -> Node:
+    """Bring a trash entry back to where it was, or to the owner's root if that place is gone.
+
+    A trash entry exists only for its owner and staff: to anyone else it is NotFound, like any node
+    they cannot see (ARCHITECTURE.md §3 Nodes)."""
+    node = access.ensure(by, node, Level.OWNER).node
     if not node.trashed:
         raise errors.NotFound("Node not found in the trash.")
-    access.check(by, node, Level.EDIT)
     with transaction.atomic():
         lock_trees(node)
         if not node.trashed:
@@ -80,11 +83,11 @@ def purge_subtree(node: Node) -> int:
     return deleted
 
 
-def delete_forever(*, node: Node, by: Any) -> int:
-    """Empty one trash entry now; returns how many rows went (nodes and their grants)."""
+def delete_forever(*, node: Node | Access, by: Any) -> int:
+    """Empty one trash entry now (its owner or staff only); returns how many rows went (nodes and grants)."""
+    node = access.ensure(by, node, Level.OWNER).node
     if not node.trashed:
         raise errors.InvalidInput("Only a node in the trash can be deleted for good; delete it first.")
-    access.check(by, node, Level.EDIT)
     with transaction.atomic():
         return purge_subtree(node)
 

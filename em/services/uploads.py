@@ -35,10 +35,10 @@ from em.models import (
     Upload,
 )
 
-from . import blobs, paths
+from . import blobs, lookup, paths
 from .nodes import create_node
 from .trash import free_name, trash_node
-from .validation import InvalidPath, validate_name, validate_path
+from .validation import InvalidPath, check_text, json_object, validate_name, validate_path
 
 MAX_METADATA_BYTES = 256 * 1024
 MAX_LINEAGE_REFS = 1000
@@ -70,15 +70,22 @@ class Committed:
 
 
 def _mtime(value: Any, path: str) -> str | None:
-    """An entry's mtime as canonical UTC ISO text (or None), so equal manifests digest equally."""
+    """An entry's mtime as canonical UTC ISO text (or None), so equal manifests digest equally.
+
+    A time that is valid where it was written but outside years 1-9999 in UTC (`9999-12-31T23:59:59-23:59`)
+    has no UTC form: it is refused, like text that is no date at all.
+    """
     if value is None:
         return None
-    parsed = parse_datetime(value) if isinstance(value, str) else None
-    if parsed is None:
-        raise errors.InvalidInput(f"{path}: mtime must be an ISO 8601 date-time or null.", detail={"path": path})
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).isoformat()
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is not None:
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    except (ValueError, OverflowError):
+        pass
+    raise errors.InvalidInput(
+        f"{path}: mtime must be an ISO 8601 date-time in the years 1-9999 (UTC), or null.", detail={"path": path}
+    )
 
 
 def validate_files(files: Any) -> list[dict[str, Any]]:
@@ -123,40 +130,27 @@ def validate_files(files: Any) -> list[dict[str, Any]]:
 
 
 def _metadata(metadata: Any) -> dict[str, Any]:
-    if metadata is None:
-        return {}
-    if not isinstance(metadata, dict):
-        raise errors.InvalidInput("`metadata` must be a JSON object.")
-    try:
-        size = len(json.dumps(metadata, allow_nan=False, default=str).encode())
-    except ValueError as exc:
-        raise errors.InvalidInput("`metadata` must be plain JSON (no NaN or infinity).") from exc
-    if size > MAX_METADATA_BYTES:
-        raise errors.InvalidInput(f"`metadata` must be at most {MAX_METADATA_BYTES // 1024} KiB of JSON.")
-    return metadata
+    return {} if metadata is None else json_object(metadata, "`metadata`", MAX_METADATA_BYTES)
 
 
 def _lineage(lineage: Any) -> dict[str, list[str]]:
     if lineage is None:
         return {}
-    if not isinstance(lineage, dict) or not set(lineage) <= {"input", "output"}:
+    if (
+        not isinstance(lineage, dict)
+        or not set(lineage) <= {"input", "output"}
+        or not all(values is None or isinstance(values, list) for values in lineage.values())
+    ):
         raise errors.InvalidInput('`lineage` must be {"input": [refs], "output": [refs]}.')
-    refs = {direction: list(dict.fromkeys(values or [])) for direction, values in lineage.items()}
-    if any(not isinstance(r, str) for values in refs.values() for r in values):
+    if any(not isinstance(r, str) for values in lineage.values() for r in values or []):
         raise errors.InvalidInput("Lineage references are node ids or paths (`/alice/x`, `/alice/m:v1`).")
+    refs = {direction: list(dict.fromkeys(values or [])) for direction, values in lineage.items()}
     if sum(map(len, refs.values())) > MAX_LINEAGE_REFS:
         raise errors.InvalidInput(f"An upload may name at most {MAX_LINEAGE_REFS} lineage references.")
+    for values in refs.values():
+        for ref in values:
+            check_text(ref, "A lineage reference")
     return refs
-
-
-def _node_at(user: Any, where: str) -> Node:
-    if where.startswith("/"):
-        return paths.resolve(user, where)
-    try:
-        node_id = UUID(where)
-    except ValueError as exc:
-        raise errors.NotFound(where) from exc
-    return access.get_node(user, node_id).node
 
 
 def resolve_lineage(user: Any, lineage: dict[str, list[str]]) -> list[tuple[str, Node, str]]:
@@ -165,6 +159,7 @@ def resolve_lineage(user: Any, lineage: dict[str, list[str]]) -> list[tuple[str,
     A reference is a node id or path, optionally followed by `:ref` (a commit or tag of a model or
     dataset). Names may contain ':', so the whole text is tried as a node first.
     """
+    checker = access.Checker(user)
     resolved = []
     for direction, refs in lineage.items():
         for text in refs:
@@ -174,7 +169,7 @@ def resolve_lineage(user: Any, lineage: dict[str, list[str]]) -> list[tuple[str,
                 tries.append((head, ref))
             for where, ref in tries:
                 try:
-                    resolved.append((direction, _node_at(user, where), ref))
+                    resolved.append((direction, lookup.locate(checker, where).node, ref))
                     break
                 except errors.NotFound:
                     continue
@@ -195,25 +190,13 @@ class Where:
 
 
 def resolve_parent(user: Any, where: Node | Where) -> Node:
-    """The folder to upload into, which `user` must be able to edit; missing folders are made on request."""
+    """The folder to upload into, which `user` must be able to edit; missing folders are made on request
+    (in the caller's transaction)."""
+    checker = access.Checker(user)
     if isinstance(where, Node):
-        return access.check(user, where, Level.EDIT).node
-    if where.parent is not None:
-        return access.get_node(user, where.parent, need=Level.EDIT).node
-    if not where.make_folder:
-        return access.check(user, paths.resolve(user, where.path or ""), Level.EDIT).node
-    parts = paths.split(where.path or "")
-    for part in parts[1:]:
-        validate_name(part)
-    with transaction.atomic():
-        node = Node.objects.filter(parent__isnull=True, name=parts[0]).first()
-        if node is None:
-            raise errors.NotFound(f"Nothing found at {where.path!r}.")
-        for part in parts[1:]:
-            access.check(user, node)
-            child = Node.objects.live().filter(parent=node, name=part).first()
-            node = child or create_node(parent=node, name=part, kind=Kind.FOLDER, by=user)
-        return access.check(user, node, Level.EDIT).node
+        return checker.check(where, Level.EDIT).node
+    ref = where.parent if where.parent is not None else (where.path or "")
+    return lookup.locate(checker, ref, need=Level.EDIT, make=where.make_folder).node
 
 
 def _live_child(parent: Node, name: str) -> Node | None:
@@ -270,7 +253,7 @@ def start_upload(
         skip_to = check_target(by=by, parent=folder, name=name, kind=kind, conflict_strategy=conflict_strategy)
         if skip_to is not None:
             return Started(None, [], skip_to)
-        stored = blobs.stored_sizes([e["sha256"] for e in entries])
+        stored = blobs.owned_sizes(by, [e["sha256"] for e in entries])
         _check_sizes(entries, stored)
         upload = Upload.objects.create(
             user=by,
@@ -328,7 +311,7 @@ def commit_upload(*, upload_id: UUID | str, by: Any) -> Committed:
     if upload.state == Upload.State.COMMITTED:
         return _already_committed(upload)
     entries: list[dict[str, Any]] = upload.files
-    stored = blobs.stored_sizes([e["sha256"] for e in entries])
+    stored = blobs.owned_sizes(by, [e["sha256"] for e in entries])
     absent = [d for d in dict.fromkeys(e["sha256"] for e in entries) if d not in stored]
     if absent:
         more = f" and {len(absent) - 10} more" if len(absent) > 10 else ""
