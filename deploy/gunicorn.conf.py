@@ -15,13 +15,24 @@ def _int(name: str, default: int) -> int:
 # Inside a container the port is only reachable through nginx or the Service.
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 
-# Threads serve slow clients (uploads, downloads) without a process each; processes use the cores.
+# Slow clients. Gunicorn gives a request a thread from the moment its headers arrive until its body is
+# read and answered, however slowly the client sends: a client dribbling a body a byte a second holds a
+# thread for as long as it likes. nginx buffers every request body but the blob stream before it
+# reaches gunicorn (deploy/nginx/em.conf), so behind it only blob uploads can be slow; the threads are
+# what keeps the portal answering while they are, or when clients reach gunicorn directly.
+#   - gthread: a waiting connection costs a thread, not a process, and idle keep-alive connections
+#     cost nothing (they wait in the worker's poller); processes use the cores.
+#   - 24 threads a worker: the kernel may hand every connection to one worker, so each worker alone must
+#     outlast a burst of slow bodies (tests/test_slow_clients.py: 14 of them, as in issue 9) and still
+#     answer /healthz. Mind the database: each busy thread may hold a connection, so keep
+#     workers x threads (x replicas) under PostgreSQL's max_connections (100 by default).
 worker_class = "gthread"
-workers = _int("GUNICORN_WORKERS", min(2 * (os.cpu_count() or 1) + 1, 8))
-threads = _int("GUNICORN_THREADS", 4)
+workers = _int("GUNICORN_WORKERS", min((os.cpu_count() or 1) + 1, 4))
+threads = _int("GUNICORN_THREADS", 24)
 
-# Uploads stream big bodies through Django, so a request may take minutes (nginx allows 300 s too).
-timeout = _int("GUNICORN_TIMEOUT", 300)
+# `timeout` kills a worker whose main loop stops answering; with gthread the loop runs beside the
+# request threads, so a long upload does not trip it, and a hung worker is restarted within 60 s.
+timeout = _int("GUNICORN_TIMEOUT", 60)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
 
