@@ -35,6 +35,7 @@ __all__ = [
     "Checker",
     "Level",
     "check",
+    "checker_for",
     "ensure",
     "get_node",
     "granted_roots",
@@ -150,9 +151,14 @@ class Checker:
         self._granted.pop(path, None)
 
 
+def checker_for(who: Any) -> Checker:
+    """`who` if it is a request's Checker already (its grants are reused), else a new one for the user."""
+    return who if isinstance(who, Checker) else Checker(who)
+
+
 def levels(user: Any, nodes: Iterable[Node]) -> dict[UUID, Level]:
-    """The effective level of `user` on each node, in one query (none for admins and owners only)."""
-    return Checker(user).levels(nodes)
+    """The effective level of `user` (or a request's Checker) on each node, in one query at most."""
+    return checker_for(user).levels(nodes)
 
 
 def level(user: Any, node: Node) -> Level:

@@ -179,7 +179,7 @@ def test_hidden_and_missing_paths_answer_alike(method, url, body, hidden, bob, a
 def test_a_nul_in_a_path_is_a_clear_error_not_a_crash(bob, api):
     response = api(bob).get("/api/v1/nodes/resolve", {"path": "/bob/a\x00b"})
     assert response.status_code == 400
-    assert "control characters" in response.json()["error"]["message"]
+    assert "NUL" in response.json()["error"]["message"]
 
 
 # --- 3. a trash entry exists only for its owner ----------------------------------------------------------

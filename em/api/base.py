@@ -16,7 +16,8 @@ from rest_framework.views import APIView
 
 from em import access, errors
 from em.access import Access, Checker, Level
-from em.models import Node
+from em.models import Node, Run
+from em.runs import services as run_services
 
 READS = {"GET": Level.VIEW, "HEAD": Level.VIEW, "OPTIONS": Level.VIEW}
 
@@ -39,6 +40,7 @@ class NodeView(CheckedView):
     """
 
     node_kwarg: ClassVar[str] = "node_id"
+    not_found: ClassVar[str] = "Node not found."
     trashed: ClassVar[bool] = False
     # The level each HTTP method needs on the node; a method not listed needs edit.
     needs: ClassVar[Mapping[str, Level]] = READS
@@ -55,9 +57,9 @@ class NodeView(CheckedView):
             return  # 405 follows; nothing to load
         node = access.load(kwargs[self.node_kwarg], trashed=self.trashed)
         if node is None:
-            raise errors.NotFound("Node not found.")
+            raise errors.NotFound(self.not_found)
         self.checker.levels([node, *self.also_named(request)])  # one read of the grants for all of them
-        self.access = self.checker.check(node, self.need(request))
+        self.access = self.checker.check(node, self.need(request), not_found=self.not_found)
 
     def need(self, request: Request) -> Level:
         if self.trashed:
@@ -67,3 +69,19 @@ class NodeView(CheckedView):
     def also_named(self, request: Request) -> list[Node]:
         """Other nodes the request names (found, unchecked), checked with the same read of the grants."""
         return []
+
+
+class RunView(NodeView):
+    """A view of one run, named by the URL's `run_id`: a node view that also loads the run row."""
+
+    node_kwarg = "run_id"
+    not_found = "Run not found."
+
+    @property
+    def run(self) -> Run:
+        return self.node.run
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if hasattr(self, "access"):
+            run_services.run_of(self.node)

@@ -25,7 +25,8 @@ from rest_framework.views import APIView
 
 from accounts.permissions import ApiKeyScopeOrPublicRead
 from em import errors
-from em.access import Checker, Level
+from em.access import Checker
+from em.api.base import RunView
 from em.api.run_detail import present_run_detail, run_rows
 from em.api.search import RunSearchView
 from em.api.serializers import StrictSerializer, refuse_unknown
@@ -61,7 +62,7 @@ class PointsJSONParser(JSONParser):
             raise errors.InvalidInput(f"A live batch is at most {MAX_LIVE_BODY_BYTES // 2**20} MiB; split it.")
         try:
             return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # a UnicodeDecodeError is a ValueError
             raise ParseError(f"JSON parse error - {exc}") from exc
 
 
@@ -185,22 +186,21 @@ class RunsView(RunSearchView):
     post = RunCreateView.post
 
 
-class RunDetailView(APIView):
+class RunDetailView(RunView):
     permission_classes = [ApiKeyScopeOrPublicRead]
 
     @extend_schema(responses=RunJSON, summary="A run: its row, parameters, metric summaries, lineage")
     def get(self, request: Request, run_id: UUID) -> Response:
-        return Response(present_run_detail(request.user, run_services.get_run(request.user, run_id)))
+        return Response(present_run_detail(self.checker, self.run))
 
     @extend_schema(request=RunUpdateSerializer, responses=RunJSON, summary="Change notes, or end a running run")
     def patch(self, request: Request, run_id: UUID) -> Response:
         v = _valid(RunUpdateSerializer, request.data)
-        run = run_services.get_run(request.user, run_id, need=Level.EDIT)
-        run = run_services.update_run(run=run, by=request.user, **v)
-        return Response(present_run_detail(request.user, run))
+        run = run_services.update_run(run=self.access, by=request.user, **v)
+        return Response(present_run_detail(self.checker, run))
 
 
-class RunTagView(APIView):
+class RunTagView(RunView):
     @extend_schema(
         request=TagValueSerializer,
         responses=inline_serializer("RunTag", {"key": serializers.CharField(), "value": serializers.CharField()}),
@@ -208,18 +208,16 @@ class RunTagView(APIView):
     )
     def put(self, request: Request, run_id: UUID, key: str) -> Response:
         v = _valid(TagValueSerializer, request.data)
-        run = run_services.get_run(request.user, run_id, need=Level.EDIT)
-        tag = run_services.set_tag(run=run, key=key, value=v["value"], by=request.user)
+        tag = run_services.set_tag(run=self.access, key=key, value=v["value"], by=request.user)
         return Response({"key": tag.key, "value": tag.value})
 
     @extend_schema(responses={204: None}, summary="Remove a tag")
     def delete(self, request: Request, run_id: UUID, key: str) -> Response:
-        run = run_services.get_run(request.user, run_id, need=Level.EDIT)
-        run_services.delete_tag(run=run, key=key, by=request.user)
+        run_services.delete_tag(run=self.access, key=key, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class RunMetricsView(APIView):
+class RunMetricsView(RunView):
     parser_classes = [PointsJSONParser]
 
     @extend_schema(
@@ -231,13 +229,12 @@ class RunMetricsView(APIView):
     )
     def post(self, request: Request, run_id: UUID) -> Response:
         refuse_unknown(request.data, ["metrics"])
-        run = run_services.get_run(request.user, run_id, need=Level.EDIT)
         batch = live_metrics.parse_batch(request.data, now=timezone.now().timestamp())
-        appended = live_metrics.append_batch(run=run, batch=batch, by=request.user)
+        appended = live_metrics.append_batch(run=self.access, batch=batch, by=request.user)
         return Response({"appended": appended})
 
 
-class RunMetricHistoryView(APIView):
+class RunMetricHistoryView(RunView):
     permission_classes = [ApiKeyScopeOrPublicRead]
 
     @extend_schema(
@@ -249,7 +246,7 @@ class RunMetricHistoryView(APIView):
         summary="A metric's history, downsampled to at most max_points",
     )
     def get(self, request: Request, run_id: UUID, key: str) -> Response:
-        run = run_services.get_run(request.user, run_id)
+        run = self.run
         max_points = _int_param(request, "max_points", DEFAULT_MAX_POINTS, 2, MAX_MAX_POINTS)
         series = MetricSeries.objects.filter(run=run, key=live_metrics.metric_key(key)).first()
         if series is None:
@@ -281,7 +278,7 @@ class MetricsHistoryView(APIView):
         return Response({"series": series})
 
 
-class RunLogView(APIView):
+class RunLogView(RunView):
     permission_classes = [ApiKeyScopeOrPublicRead]
 
     @extend_schema(
@@ -301,9 +298,8 @@ class RunLogView(APIView):
         summary="The run's console log, a page of lines at a time",
     )
     def get(self, request: Request, run_id: UUID) -> Response:
-        run = run_services.get_run(request.user, run_id)
         page = run_log.read_log(
-            run.node,
+            self.node,
             offset=_int_param(request, "offset", 0, 0, 2**62),
             limit=_int_param(request, "limit", 1000, 1, run_log.MAX_LIMIT),
             q=request.query_params.get("q") or None,

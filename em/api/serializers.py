@@ -57,7 +57,7 @@ class NodePresenter:
     one (the paths) when the request's `Checker` has read the grants on these nodes already."""
 
     def __init__(self, user: Any, nodes: Sequence[Node]) -> None:
-        checker = user if isinstance(user, access.Checker) else access.Checker(user)
+        checker = access.checker_for(user)
         self.nodes = list(nodes)
         targets = [n.target for n in self.nodes if n.target is not None]
         levels = checker.levels([*self.nodes, *targets])

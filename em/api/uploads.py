@@ -24,7 +24,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ApiKeyScopeOrPublicRead
-from em import access, errors
+from em import errors
+from em.api.base import NodeView
 from em.api.errors import error_body
 from em.api.serializers import NodeSerializer, StrictSerializer, present_one, refuse_unknown
 from em.models import ManifestEntry, Node, Upload
@@ -220,10 +221,6 @@ class BlobView(APIView):
         return Response({"sha256": sha256, "size": received.blob.size}, status=code, headers=headers)
 
 
-def _viewable(request: Request, node_id: UUID) -> Node:
-    return access.get_node(request.user, node_id).node
-
-
 def _file_json(entry: ManifestEntry) -> dict[str, Any]:
     return {
         "path": entry.path,
@@ -247,13 +244,12 @@ _FILES = inline_serializer(
 )
 
 
-class NodeFilesView(APIView):
+class NodeFilesView(NodeView):
     permission_classes = [ApiKeyScopeOrPublicRead]
 
     @extend_schema(responses=_FILES, summary="The files a run or artifact holds")
     def get(self, request: Request, node_id: UUID) -> Response:
-        node = _viewable(request, node_id)
-        return Response([_file_json(e) for e in blobs.manifest_files(node).values()])
+        return Response([_file_json(e) for e in blobs.manifest_files(self.node).values()])
 
 
 def _byte_range(header: str, size: int) -> tuple[int, int] | None:
@@ -278,7 +274,7 @@ def _ranged(source: Any, start: int, length: int) -> Any:
             yield chunk
 
 
-class NodeFileView(APIView):
+class NodeFileView(NodeView):
     permission_classes = [ApiKeyScopeOrPublicRead]
     content_negotiation_class = AnyAccept
 
@@ -288,7 +284,7 @@ class NodeFileView(APIView):
         summary="Download one file (Range honoured)",
     )
     def get(self, request: Request, node_id: UUID, file_path: str) -> HttpResponseBase:
-        entry = blobs.file_entry(_viewable(request, node_id), file_path)
+        entry = blobs.file_entry(self.node, file_path)
         filename = file_path.rsplit("/", 1)[-1]
         content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         headers = {"Accept-Ranges": "bytes", "ETag": f'"{entry.blob_id}"'}
@@ -321,13 +317,13 @@ class NodeFileView(APIView):
         )
 
 
-class NodeArchiveView(APIView):
+class NodeArchiveView(NodeView):
     permission_classes = [ApiKeyScopeOrPublicRead]
     content_negotiation_class = AnyAccept
 
     @extend_schema(responses={(200, "application/zip"): bytes}, summary="All of a node's files as one zip")
     def get(self, request: Request, node_id: UUID) -> HttpResponseBase:
-        node = _viewable(request, node_id)
+        node = self.node
         entries = list(blobs.manifest_files(node).values())
         return StreamingHttpResponse(
             archives.stream_zip(entries),

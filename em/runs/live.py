@@ -1,10 +1,10 @@
 """Live logging: batches of metric points sent by a training run while it is Running.
 
 What arrives is checked whole before anything is written — the arrays of a key have the same length,
-steps and epochs are whole numbers, values and timestamps finite — and a bad item is named by key and
-index, so the SDK can say exactly which `run.log` call was wrong. Then every series of the batch is
-appended in one transaction (created on first use), with the run row locked so that two clients
-logging to the same run append one after the other.
+steps and epochs are whole numbers, values finite, timestamps seconds within years 1970-9999 — and a
+bad item is named by key and index, so the SDK can say exactly which `run.log` call was wrong. Then
+every series of the batch is appended in one transaction (created on first use), with the run row
+locked so that two clients logging to the same run append one after the other.
 """
 
 from __future__ import annotations
@@ -16,15 +16,19 @@ from typing import Any
 import numpy as np
 from django.db import transaction
 
-from em import access, errors
-from em.access import Level
+from em import errors
+from em.access import Access
 from em.models import MetricSeries, Run, RunStatus
 from em.runs import metrics
 from em.runs.metrics import Points
+from em.runs.services import editable
 
 MAX_POINTS_PER_CALL = 100_000
 MAX_KEY_LENGTH = 500
 NO_EPOCH = -(2**63)
+# Seconds since 1970 up to the end of year 9999, the range a timestamp must be shown as a date. A value
+# past it is almost always milliseconds (1.7e12) or nanoseconds, which the refusal says.
+LATEST_TIMESTAMP = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
 _NUMBER_TYPES = frozenset({int, float})
 
 
@@ -38,7 +42,7 @@ def metric_key(raw: Any) -> str:
     key = f"{metrics.normalise_stage(stage)}.{name}"
     if len(key) > MAX_KEY_LENGTH:
         raise errors.InvalidInput(f"A metric key has at most {MAX_KEY_LENGTH} characters.")
-    if any(unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} for ch in key):
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Zl", "Zp"} for ch in key):
         raise errors.InvalidInput(f"A metric key must not contain control characters ({raw!r}).")
     return key
 
@@ -83,20 +87,29 @@ def _floats(key: str, field: str, items: list[Any]) -> np.ndarray:
 
 
 def _timestamps(key: str, items: list[Any]) -> np.ndarray:
-    """Seconds since the epoch; ISO 8601 strings are accepted too (what bundles hold)."""
-    if set(map(type, items)) <= _NUMBER_TYPES:
-        return _floats(key, "timestamp", items)
+    """Seconds since the epoch, 1970 to 9999; ISO 8601 strings are accepted too (what bundles hold)."""
     seconds = []
     for index, item in enumerate(items):
-        if type(item) in _NUMBER_TYPES:
+        if type(item) in _NUMBER_TYPES or not isinstance(item, str):
             seconds.append(item)
             continue
         try:
             moment = datetime.fromisoformat(item)
-        except (TypeError, ValueError):
+        except ValueError:
             raise _bad(key, "timestamp", index, "is neither seconds since 1970 nor an ISO 8601 time") from None
         seconds.append((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
-    return _floats(key, "timestamp", seconds)
+    array = _floats(key, "timestamp", seconds)
+    outside = (array < 0) | (array > LATEST_TIMESTAMP)
+    if outside.any():
+        index = int(np.flatnonzero(outside)[0])
+        raise _bad(
+            key,
+            "timestamp",
+            index,
+            f"is {seconds[index]} s, outside 1970-9999; timestamps are seconds since 1970 (milliseconds? divide by "
+            "1000)",
+        )
+    return array
 
 
 def _points(key: str, body: Any, now: float) -> Points:
@@ -147,16 +160,17 @@ def parse_batch(payload: Any, *, now: float) -> dict[str, Points]:
         key = metric_key(raw_key)
         if key in parsed:
             raise errors.InvalidInput(f"{raw_key!r} and another key both name {key!r}; send it once.")
-        total += len(body.get("value") or []) if isinstance(body, dict) else 0
+        values = body.get("value") if isinstance(body, dict) else None
+        total += len(values) if isinstance(values, list) else 0
         if total > MAX_POINTS_PER_CALL:
             raise errors.InvalidInput(f"Send at most {MAX_POINTS_PER_CALL} points in one call; split the batch.")
         parsed[key] = _points(key, body, now)
     return parsed
 
 
-def append_batch(*, run: Run, batch: dict[str, Points], by: Any) -> int:
+def append_batch(*, run: Run | Access, batch: dict[str, Points], by: Any) -> int:
     """Append each key's points to its series (made on first use); returns how many points were stored."""
-    access.check(by, run.node, Level.EDIT)
+    run = editable(run, by)
     with transaction.atomic():
         locked = Run.objects.select_for_update().get(pk=run.pk)
         if locked.status != RunStatus.RUNNING:

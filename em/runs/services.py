@@ -21,10 +21,11 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from em import access, errors
-from em.access import Level
+from em.access import Access, Level
 from em.models import IndexState, Kind, Node, Param, Run, RunStatus, Tag
 from em.services.nodes import create_node, lock_trees, root_of
 from em.services.trash import restore_node
+from em.services.validation import json_object
 
 MAX_NOTES_LENGTH = 50_000
 MAX_TAG_KEY_LENGTH = 250
@@ -38,11 +39,23 @@ END_STATES = (RunStatus.COMPLETE, RunStatus.ERROR, RunStatus.KILLED)
 
 def get_run(user: Any, run_id: UUID | str, *, need: Level = Level.VIEW) -> Run:
     """The live run `run_id` if `user` holds `need` on it: NotFound for strangers, trash and non-runs."""
-    node = access.get_node(user, run_id, need=need).node
+    return run_of(access.get_node(user, run_id, need=need).node)
+
+
+def run_of(node: Node) -> Run:
+    """The run row of a run node (checked by the caller); NotFound for other kinds."""
     run = Run.objects.filter(node=node).first() if node.kind == Kind.RUN else None
     if run is None:
         raise errors.NotFound("Run not found.")
     node.run = run  # both ways: run.node is this node, already checked
+    return run
+
+
+def editable(run: Run | Access, by: Any) -> Run:
+    """The run to change: an Access the view proved answers without a query; a bare Run is checked."""
+    if isinstance(run, Access):
+        return access.ensure(by, run, Level.EDIT).node.run  # loaded with the node by the view (`run_of`)
+    access.check(by, run.node, Level.EDIT)
     return run
 
 
@@ -109,15 +122,7 @@ def _number(value: Any) -> float | None:
 
 
 def _validate_hparams(hparams: Any) -> dict[str, Any]:
-    if not isinstance(hparams, dict) or not all(isinstance(key, str) for key in hparams):
-        raise errors.InvalidInput("`hparams` must be a JSON object.")
-    try:
-        size = len(json.dumps(hparams, allow_nan=False).encode())
-    except ValueError as exc:
-        raise errors.InvalidInput("`hparams` must be plain JSON (no NaN or infinity).") from exc
-    if size > MAX_HPARAMS_BYTES:
-        raise errors.InvalidInput(f"`hparams` must be at most {MAX_HPARAMS_BYTES // 1024} KiB of JSON.")
-    return hparams
+    return json_object(hparams, "`hparams`", MAX_HPARAMS_BYTES)
 
 
 def create_live_run(
@@ -151,14 +156,14 @@ def create_live_run(
 
 def update_run(
     *,
-    run: Run,
+    run: Run | Access,
     by: Any,
     notes: str | None = None,
     status: str | None = None,
     ended_at: datetime | None = None,
 ) -> Run:
     """Change the notes, or end a running run (Running → Complete, Error or Killed, and only that)."""
-    access.check(by, run.node, Level.EDIT)
+    run = editable(run, by)
     if notes is not None and (not isinstance(notes, str) or len(notes) > MAX_NOTES_LENGTH):
         raise errors.InvalidInput(f"Notes are text of at most {MAX_NOTES_LENGTH} characters.")
     if status is not None and status not in RunStatus.values:
@@ -197,9 +202,9 @@ def validate_tag_key(key: Any) -> str:
     return key
 
 
-def set_tag(*, run: Run, key: str, value: Any, by: Any) -> Tag:
+def set_tag(*, run: Run | Access, key: str, value: Any, by: Any) -> Tag:
     """Add or change a tag; allowed whatever the run's status (tags annotate finished runs too)."""
-    access.check(by, run.node, Level.EDIT)
+    run = editable(run, by)
     key = validate_tag_key(key)
     if not isinstance(value, str) or len(value) > MAX_TAG_VALUE_LENGTH:
         raise errors.InvalidInput(f"A tag value is text of at most {MAX_TAG_VALUE_LENGTH} characters.")
@@ -209,8 +214,8 @@ def set_tag(*, run: Run, key: str, value: Any, by: Any) -> Tag:
     return tag
 
 
-def delete_tag(*, run: Run, key: str, by: Any) -> None:
-    access.check(by, run.node, Level.EDIT)
+def delete_tag(*, run: Run | Access, key: str, by: Any) -> None:
+    run = editable(run, by)
     with transaction.atomic():
         deleted, _ = Tag.objects.filter(run=run, key=key).delete()
         if not deleted:
@@ -276,6 +281,8 @@ def bulk_delete(*, by: Any, max_timestamp_millis: Any, folder: Node | None, max_
 def bulk_restore(*, by: Any, min_timestamp_millis: Any, folder: Node | None, max_runs: Any = None) -> int:
     """Bring back runs deleted at or after the time (their own trash entries), at most `max_runs`.
 
+    Only the caller's own entries (any for staff): a trashed node exists for its owner and staff alone,
+    so an editor of the folder restores none of the owner's, as they could restore none one by one.
     A run whose folder is live and whose name is still free goes back in one bulk update with the
     others; the rest (folder gone, name taken meanwhile) go through `restore_node`, which moves them to
     the root or renames them exactly as a single restore would.
@@ -287,12 +294,10 @@ def bulk_restore(*, by: Any, min_timestamp_millis: Any, folder: Node | None, max
         lock_trees(scope)
         if scope.deleted_at is not None:
             raise errors.NotFound("Node not found.")
-        entries = list(
-            Node.objects.subtree(scope.path)
-            .filter(kind=Kind.RUN, trashed=True, deleted_at__gte=since)
-            .select_related("owner")
-            .order_by("deleted_at", "pk")[:limit]
-        )
+        trashed = Node.objects.subtree(scope.path).filter(kind=Kind.RUN, trashed=True, deleted_at__gte=since)
+        if not (by.is_staff or by.is_superuser):
+            trashed = trashed.filter(owner=by)
+        entries = list(trashed.select_related("owner").order_by("deleted_at", "pk")[:limit])
         simple, awkward = _split_restorable(entries)
         Node.objects.filter(pk__in=[node.pk for node in simple]).update(
             deleted_at=None, trashed=False, editor=by, modified_at=timezone.now()
