@@ -7,13 +7,17 @@ extra gives a working CLI and SDK: nothing server-side is imported here. The SDK
 server, which imports `em` for its settings, does not pay for the client's imports.
 """
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what editors and mypy see; at run time __getattr__ imports on first use
     from em.client.sdk.artifact import Artifact, create_artifact
     from em.client.sdk.run import Run, create_run, login
 
-__version__ = "0.1.0"
+try:  # pyproject.toml is the one source; the client reads it the same way (em/client/version.py)
+    __version__ = version("em")
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
 
 _SDK_NAMES = frozenset({"Artifact", "Run", "create_artifact", "create_run", "login"})
 __all__ = ["Artifact", "Run", "__version__", "create_artifact", "create_run", "login"]

@@ -13,10 +13,10 @@ from typing import Any
 import click
 from rich.text import Text
 
-from em import __version__
 from em.client import api, cli_runs, config, render
 from em.client.errors import ClientError, Unauthorized
 from em.client.http import Client
+from em.client.version import __version__
 
 DEFAULT_PAGE_SIZE = 500  # children per request: few round trips, yet a quick first answer
 

@@ -14,9 +14,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
-from em import __version__
 from em.client.config import Config
 from em.client.errors import HINTS, ClientError, Throttled, Unreachable, for_status
+from em.client.version import __version__
 
 API_PREFIX = "/api/v1/"
 # (connect, read) seconds: fail fast on a wrong host, but give a busy server time to answer.
