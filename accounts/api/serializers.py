@@ -11,7 +11,8 @@ from accounts.models import ApiKey
 class MeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
-    email = serializers.EmailField()
+    # Django lets a user have no email address: "" then, which `format: email` would refuse.
+    email = serializers.CharField(allow_blank=True, help_text="Your email address; empty when none is set.")
     first_name = serializers.CharField()
     last_name = serializers.CharField()
     is_staff = serializers.BooleanField()

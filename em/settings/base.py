@@ -176,10 +176,37 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# A task's message stays in Redis's "unacked" set until the task returns (acks_late); a worker killed
+# outright (SIGKILL, OOM, a lost node) never acks, and Redis gives the message to another worker once it
+# has been unacked for `visibility_timeout` — also when its worker is alive and still busy. So:
+#   task hard time limit (EM_TASK_TIME_LIMIT, 40 s)  <  visibility timeout (limit + 10 s = 50 s)
+# a healthy task is stopped by its own limit before Redis could think it lost (never run twice at once),
+# and kombu scans for expired messages every 5 s (`unacked_restore_interval` with throttle 1; kombu's
+# default is 10 x 10 s), so a killed index runs again within 55 s. The soft limit (10 s earlier) lets
+# indexing record a "took too long" failure on the run. Work that may take longer — the beat tasks —
+# acks early instead (em/tasks.py): a lost one simply runs again at its next beat.
+EM_TASK_TIME_LIMIT: int = env.int("EM_TASK_TIME_LIMIT", default=40)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_TASK_TIME_LIMIT = 60 * 30
-CELERY_TASK_SOFT_TIME_LIMIT = 60 * 25
+CELERY_TASK_TIME_LIMIT = EM_TASK_TIME_LIMIT
+CELERY_TASK_SOFT_TIME_LIMIT = max(EM_TASK_TIME_LIMIT - 10, EM_TASK_TIME_LIMIT // 2)
+# A prefetched message is unacked too: it must not wait out the visibility timeout behind a long task.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": EM_TASK_TIME_LIMIT + 10,
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 1,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 10,
+}
+# Publishing from a request (an upload's commit) never waits on a broker that is down: one connection
+# attempt of at most 2 s, no retries, the failure logged; the run stays `pending` in the database, and
+# the sweep below enqueues it again (em.tasks.requeue_pending_runs).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
+CELERY_REDIS_SOCKET_TIMEOUT = 10
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {"em.tasks.index_*": {"queue": "index"}}
 CELERY_RESULT_EXPIRES = timedelta(days=1)
@@ -187,7 +214,18 @@ CELERY_BEAT_SCHEDULE = {
     "purge-expired-trash": {"task": "em.tasks.purge_expired_trash", "schedule": timedelta(hours=1)},
     "compact-metrics": {"task": "em.tasks.compact_metrics", "schedule": timedelta(minutes=15)},
     "collect-garbage": {"task": "em.tasks.collect_garbage", "schedule": timedelta(hours=6)},
+    "requeue-pending-runs": {"task": "em.tasks.requeue_pending_runs", "schedule": timedelta(minutes=1)},
 }
+# A run still `pending` this long after it was last enqueued is enqueued again by the sweep (its message
+# was never published, or lost with a broker's data); at most EM_INDEX_MAX_REQUESTS times, after which
+# it is `failed` with the reason. Longer than the visibility timeout plus a time limit, so the sweep
+# never doubles a task Redis is about to give back, nor one still running.
+EM_INDEX_RETRY_AFTER = timedelta(seconds=env.int("EM_INDEX_RETRY_AFTER_SECONDS", default=300))
+EM_INDEX_MAX_REQUESTS: int = env.int("EM_INDEX_MAX_REQUESTS", default=5)
+# Metrics files not in the em SDK's layout are read point by point (bounded memory) up to this size.
+EM_METRICS_YAML_MAX_BYTES: int = env.int("EM_METRICS_YAML_MAX_BYTES", default=16 << 20)
+# Test-only: when set, indexing waits while this file exists (tests SIGKILL a worker mid-index).
+EM_TEST_INDEX_GATE: str | None = env.str("EM_TEST_INDEX_GATE", default=None)
 
 # --- Cache ----------------------------------------------------------------------------------------
 # Throttling counters live here. With Redis, every gunicorn worker and replica shares them; the embedded
