@@ -1,11 +1,19 @@
-"""Celery tasks. Each takes plain values, calls a service, and is safe to retry."""
+"""Celery tasks. Each takes plain values, calls a service, and is safe to retry.
+
+Two kinds, by how a lost worker is survived (the numbers are in em/settings/base.py, CELERY_*):
+`index_run` acknowledges late and is re-delivered by Redis within a minute when its worker dies; the
+beat tasks may run long, so they acknowledge early and a lost one simply runs at its next beat.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.dispatch import receiver
 
@@ -16,31 +24,36 @@ from em.services import blobs
 from em.services.trash import purge_expired
 from em.services.uploads import node_committed
 
+log = logging.getLogger(__name__)
+BEAT_TIME_LIMIT = 60 * 60  # early-acked: no visibility timeout to stay under
+REQUEUE_BATCH = 500  # runs one sweep sends at most; the next sweep, a minute later, takes the rest
+_beat_task = partial(shared_task, acks_late=False, time_limit=BEAT_TIME_LIMIT, soft_time_limit=BEAT_TIME_LIMIT - 60)
 
-@shared_task(name="em.tasks.purge_expired_trash", acks_late=True)
+
+@_beat_task(name="em.tasks.purge_expired_trash")
 def purge_expired_trash() -> int:
     """Beat task: delete trash entries past the retention. Idempotent: a rerun finds nothing to do."""
     return purge_expired()
 
 
-@shared_task(name="em.tasks.collect_garbage", acks_late=True)
+@_beat_task(name="em.tasks.collect_garbage")
 def collect_garbage() -> dict[str, int]:
     """Beat task: free manifests and blobs nothing references any more (after a grace period, so an
     upload in flight keeps what it sent). Idempotent."""
     return blobs.collect_garbage()
 
 
-@shared_task(name="em.tasks.index_run", acks_late=True)
+@shared_task(name="em.tasks.index_run", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def index_run(node_id: str) -> dict[str, object]:
-    """Index a run's bundle (queue `index`). Re-running it rewrites the same rows, so a retry after a
-    lost worker is harmless; a run deleted for good meanwhile has nothing left to index."""
+    """Index a run's bundle (queue `index`). Re-running it rewrites the same rows, so a re-delivery after
+    a lost worker is harmless; a run deleted for good meanwhile has nothing left to index."""
     try:
         return dict(indexing.index_run(node_id))
     except errors.NotFound:
         return {"node": node_id, "state": "gone"}
 
 
-@shared_task(name="em.tasks.compact_metrics", acks_late=True)
+@_beat_task(name="em.tasks.compact_metrics")
 def compact_metrics() -> int:
     """Beat task: merge under-full metric chunks into full ones; the number of chunks rewritten."""
     rewritten = 0
@@ -49,9 +62,36 @@ def compact_metrics() -> int:
     return rewritten
 
 
+@_beat_task(name="em.tasks.requeue_pending_runs")
+def requeue_pending_runs() -> int:
+    """Beat task: send again the runs still pending `EM_INDEX_RETRY_AFTER` after they were last sent (the
+    broker was down at commit, or lost its data); the number sent."""
+    sent = indexing.requeue(retry_after=settings.EM_INDEX_RETRY_AFTER, limit=REQUEUE_BATCH, publish=publish_index)
+    return len(sent)
+
+
+def publish_index(node_ids: Iterable[str]) -> list[str]:
+    """Send `index_run` for each run; the ids sent. Never raises: a run whose message could not be sent
+    stays pending, and the sweep sends it later. One short attempt (settings: no publish retries, a 2 s
+    connection timeout), so a request that calls this never hangs on a broker outage."""
+    sent = []
+    for node_id in node_ids:
+        try:
+            index_run.apply_async((node_id,), retry=False)
+        except Exception:  # the broker's error types vary by transport; all mean "not sent"
+            log.warning("Could not enqueue indexing of run %s; the sweep will retry", node_id, exc_info=True)
+            break  # the broker is down: the next runs would wait out the same timeout
+        sent.append(node_id)
+    return sent
+
+
 @receiver(node_committed, dispatch_uid="em.tasks.index_committed_run")
 def index_committed_run(sender: Any, node: Node, **kwargs: Any) -> None:
-    """A committed run upload is indexed once its transaction is durable (never before: the worker
-    must find the rows the commit wrote)."""
-    if node.kind == Kind.RUN:
-        transaction.on_commit(partial(index_run.delay, str(node.pk)))
+    """A committed run upload — or a repeated commit of one still pending — is enqueued for indexing once
+    its transaction is durable (never before: the worker must find the rows the commit wrote).
+
+    The enqueue is recorded on the run in the same transaction, so a message that cannot be sent leaves
+    a pending run the sweep finds; publishing never fails the commit.
+    """
+    if node.kind == Kind.RUN and indexing.requested(node.pk):
+        transaction.on_commit(partial(publish_index, [str(node.pk)]))

@@ -94,14 +94,6 @@ def test_a_100_mb_single_line_metrics_file_is_refused(indexed: Node) -> None:
     assert error["message"].startswith("104,857,600 bytes and not in the layout the em SDK writes")
 
 
-@pytest.mark.parametrize(("value", "spelled"), [(".nan", "NaN"), (".inf", "infinite"), ("-.inf", "negative infinite")])
-def test_non_finite_metric_values_name_the_file_and_point(indexed: Node, value: str, spelled: str) -> None:
-    text = POINT.format(value=0.5, step=1) + POINT.format(value=0.4, step=2) + POINT.format(value=value, step=3)
-    error = only_error(indexed, **{"metrics__train.yaml": text})
-    assert error == {
-        "file": "metrics/train.yaml",
-        "message": f"point 2: loss is {spelled}; metric values must be finite numbers",
-    }
 
 
 def test_a_non_numeric_metric_value_is_refused(indexed: Node) -> None:

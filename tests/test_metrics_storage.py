@@ -88,13 +88,15 @@ def test_append_fills_the_last_chunk_then_starts_new_ones(run: Run) -> None:
     assert series.count == 31_500 and MetricSeries.objects.get(pk=series.pk).count == 31_500
 
 
-def test_append_to_an_empty_series_and_refusal_of_nan(run: Run) -> None:
+def test_append_to_an_empty_series_keeps_nan_as_data_but_out_of_the_summary(run: Run) -> None:
     series = MetricSeries.objects.create(run=run, key="live.loss")
     metrics.append(series, points([1, 2], [0.5, 0.25]))
     assert (series.count, series.min, series.latest) == (2, 0.25, 0.25)
-    with pytest.raises(errors.InvalidInput):
-        metrics.append(series, points([3], [float("nan")]))
-    assert MetricSeries.objects.get(pk=series.pk).count == 2
+    metrics.append(series, points([3, 4], [float("-inf"), float("nan")]))
+    stored_row = MetricSeries.objects.get(pk=series.pk)
+    assert (stored_row.count, stored_row.min, stored_row.max) == (4, 0.25, 0.5)
+    assert (stored_row.latest, stored_row.latest_step) == (None, 4)
+    assert metrics.read(stored_row)["value"] == [0.5, 0.25, None, None]
 
 
 def test_compaction_merges_small_chunks_and_is_idempotent(run: Run) -> None:
@@ -205,14 +207,18 @@ def expected_bands(series: MetricSeries, max_points: int, x: str, *, by_sub_buck
         "mean": (np.add.reduceat(values, starts) / sizes).tolist(),
         "first": axis[starts].tolist(),
         "last": axis[starts + sizes - 1].tolist(),
+        "ends": [values[0], values[-1]],
     }
 
 
 def assert_bands(history: metrics.History, expected: dict[str, list[float]], x: str) -> None:
     assert history["downsampled"]
     assert history["min"] == expected["min"] and history["max"] == expected["max"]
-    np.testing.assert_allclose(history["value"], expected["mean"], rtol=1e-12, atol=1e-12)
+    # Inner buckets show their mean; the first and last show the series' own first and last point.
+    np.testing.assert_allclose(history["value"][1:-1], expected["mean"][1:-1], rtol=1e-12, atol=1e-12)
+    assert [history["value"][0], history["value"][-1]] == expected["ends"]
     xs: list[Any] = history["step"] if x == "step" else history["timestamp"]
+    assert (xs[0], xs[-1]) == (expected["first"][0], expected["last"][-1])
     assert all(a < b for a, b in itertools.pairwise(xs))
     assert all(lo <= v <= hi for lo, v, hi in zip(expected["first"], xs, expected["last"], strict=True))
 
@@ -246,14 +252,18 @@ def test_a_coarse_history_comes_from_the_overviews_with_exact_bands(
     assert_bands(metrics.read(series, max_points=500, x=x), expected_bands(series, 500, x, by_sub_bucket=False), x)
 
 
-def test_the_overview_read_leaves_the_arrays_in_the_database(run: Run) -> None:
+def test_the_overview_read_leaves_the_arrays_in_the_database_but_the_end_chunks(run: Run) -> None:
     series = metrics.replace(run, "k", points(np.arange(12 * CHUNK_SIZE)))
     with CaptureQueriesContext(connection) as queries:
         metrics.read(series, max_points=100)
     (query,) = queries.captured_queries
-    sql = query["sql"]
-    assert '"overview"' in sql
-    assert not any(f'"{column}"' in sql for column in ("steps", "epochs", "timestamps", "values"))
+    assert '"overview"' in query["sql"]
+    with connection.cursor() as cursor:  # the very query again, to weigh what it sends back
+        cursor.execute(query["sql"])
+        rows = cursor.fetchall()
+    assert len(rows) == 12
+    arrays = [[len(column) for column in row[1:] if column is not None] for row in rows]
+    assert arrays[0] == arrays[-1] == [8 * CHUNK_SIZE] * 4 and not any(arrays[1:-1])
 
 
 def test_live_appends_and_compaction_keep_the_overviews_current(run: Run, django_assert_num_queries: Any) -> None:

@@ -50,11 +50,17 @@ class Run(models.Model):
     index_state = models.CharField(max_length=16, choices=IndexState.choices, default=IndexState.PENDING)
     index_errors = models.JSONField(default=list, blank=True, help_text="[{file, message}] of the last indexing.")
     indexed_at = models.DateTimeField(null=True, blank=True)
+    # The outbox of indexing: a pending run is enqueued again by a sweep (em.runs.indexing.requeue_candidates).
+    index_requested_at = models.DateTimeField(null=True, blank=True, help_text="When indexing was last enqueued.")
+    index_requests = models.PositiveIntegerField(default=0, help_text="How many times indexing was enqueued.")
 
     class Meta:
         indexes = [
             models.Index(fields=["status"], name="em_run_status"),
             models.Index(fields=["started_at"], name="em_run_started"),
+            models.Index(
+                fields=["index_requested_at"], condition=models.Q(index_state="pending"), name="em_run_pending"
+            ),
         ]
 
     def __str__(self) -> str:

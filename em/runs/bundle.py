@@ -2,9 +2,15 @@
 
 The files come from strangers, so each is read under a size cap, YAML goes through the hardened loader
 (`yaml_safety`), and index.yaml may only name relative paths inside the run. Problems are collected per
-file — malformed YAML with its line and column, a missing file, a NaN metric with its point — and raised
-together as `BundleError`, so one indexing attempt tells the user everything that is wrong.
+file — malformed YAML with its line and column, a missing file, a step out of range with its point — and
+raised together as `BundleError`, so one indexing attempt tells the user everything that is wrong.
 Nothing here touches the database: `em.runs.indexing` stores what `load_bundle` returns.
+
+NUL characters (a YAML `"\0"` escape; a raw NUL byte is not YAML at all) cannot be stored by PostgreSQL
+in text or jsonb. Where a NUL would change what a user searches or names — any mapping key, a metric
+name, a hyper-parameter value, metadata — the file is refused with an error naming the place. In
+platform.yaml and git.yaml, which tools fill in and people only read, a NUL in a value becomes U+FFFD
+(the replacement character) and the run indexes.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ MAX_COMMAND_LENGTH = 100_000
 MAX_SOURCE_NAME = 1024
 _STATUSES = {status.lower(): status for status in RunStatus.values}
 _BIG_INT = 2**63
+NUL = "\x00"
+REPLACEMENT = "\ufffd"  # what a NUL becomes in platform.yaml and git.yaml values
 
 
 class BundleError(Exception):
@@ -82,8 +90,8 @@ def load_bundle(sizes: Mapping[str, int], read: Reader) -> Bundle:
             problems.append({"file": path, "message": getattr(exc, "message", None) or str(exc)})
             return None
 
-    def document(path: str) -> Any:
-        return yaml_safety.load(_read(sizes, read, path, MAX_FILE_BYTES))
+    def document(path: str, *, numbers: bool = False) -> Any:
+        return yaml_safety.load(_read(sizes, read, path, MAX_FILE_BYTES), yaml12_numbers=numbers)
 
     bundle = Bundle()
     metadata = attempt("metadata.yaml", lambda: _mapping(document("metadata.yaml")))
@@ -96,18 +104,22 @@ def load_bundle(sizes: Mapping[str, int], read: Reader) -> Bundle:
     if bundle.log is not None and bundle.log not in sizes:
         problems.append({"file": bundle.log, "message": "named by index.yaml, but the run does not hold this file"})
     if hyperparameters_path:
-        hyperparameters = attempt(hyperparameters_path, lambda: _hyperparameters(document(hyperparameters_path)))
+        hyperparameters = attempt(
+            hyperparameters_path, lambda: _hyperparameters(document(hyperparameters_path, numbers=True))
+        )
         bundle.hyperparameters = hyperparameters or {}
     if platform_path:
-        bundle.platform = attempt(platform_path, lambda: _plain(_mapping(document(platform_path)))) or {}
+        bundle.platform = attempt(platform_path, lambda: _described(document(platform_path))) or {}
     if git_path:
-        bundle.git = attempt(git_path, lambda: _plain(_mapping(document(git_path)))) or {}
+        bundle.git = attempt(git_path, lambda: _described(document(git_path))) or {}
         attempt(git_path, lambda: _source_name(bundle))
     for stage, path in stage_paths.items():
         series = attempt(path, partial(_metric_file, sizes, read, path))
         for name, points in (series or {}).items():
             key = f"{stage}.{name}"
-            if len(key) > MAX_KEY_LENGTH:
+            if NUL in key:
+                problems.append({"file": path, "message": f"metric key {key[:80]!r} holds a NUL character"})
+            elif len(key) > MAX_KEY_LENGTH:
                 problems.append(
                     {"file": path, "message": f"metric key {key[:80]!r}… is over {MAX_KEY_LENGTH} characters"}
                 )
@@ -163,12 +175,12 @@ def _apply_metadata(bundle: Bundle, metadata: dict[Any, Any]) -> None:
     alternative = metadata.get("alternativeName") or ""
     if not isinstance(alternative, str) or len(alternative) > MAX_ALTERNATIVE_NAME:
         raise _FileProblem(f"alternativeName must be text of at most {MAX_ALTERNATIVE_NAME} characters")
-    bundle.alternative_name = alternative
+    bundle.alternative_name = _no_nul(alternative, "alternativeName")
     command = metadata.get("command")
     if command is not None:
         if not isinstance(command, str) or len(command) > MAX_COMMAND_LENGTH:
             raise _FileProblem(f"command must be text of at most {MAX_COMMAND_LENGTH:,} characters")
-        bundle.command, bundle.source_type = command, "CLI"
+        bundle.command, bundle.source_type = _no_nul(command, "command"), "CLI"
 
 
 def _moment(value: Any, name: str) -> datetime | None:
@@ -182,7 +194,11 @@ def _moment(value: Any, name: str) -> datetime | None:
             raise _FileProblem(f"{name} is not an ISO 8601 time: {value[:40]!r}") from None
     if not isinstance(value, datetime):
         raise _FileProblem(f"{name} must be a date and time, not {type(value).__name__}")
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    value = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)  # the database stores UTC: 9999-12-31T23:59-23:59 is not a time it holds
+    except OverflowError:
+        raise _FileProblem(f"{name} {value.isoformat()} is outside the years 1-9999 in UTC") from None
 
 
 def _index(
@@ -224,7 +240,7 @@ def _index(
 
 def _hyperparameters(document: Any) -> dict[str, Any]:
     """The nested hyper-parameters, JSON-safe, once their flattened keys are known to be storable."""
-    hyperparameters = _plain(_mapping(document))
+    hyperparameters = _plain(_mapping(document), nul=None)
     keys = [key for key, _ in flatten(hyperparameters)]
     if len(keys) > MAX_PARAMS:
         raise _FileProblem(f"{len(keys):,} hyper-parameters; at most {MAX_PARAMS:,}")
@@ -239,16 +255,30 @@ def _hyperparameters(document: Any) -> dict[str, Any]:
     return hyperparameters
 
 
-def _plain(value: Any) -> Any:
+def _described(document: Any) -> dict[str, Any]:
+    """platform.yaml or git.yaml: a mapping people read, where a NUL in a value becomes U+FFFD."""
+    return _plain(_mapping(document), nul=REPLACEMENT)  # type: ignore[no-any-return]
+
+
+def _plain(value: Any, *, nul: str | None, where: str = "") -> Any:
     """YAML values as JSON the database stores everywhere: text keys, times as ISO text, NaN/inf and
-    integers beyond 64 bits as text (PostgreSQL's jsonb has no NaN; a float cannot hold the integer)."""
+    integers beyond 64 bits as text (PostgreSQL's jsonb has no NaN; a float cannot hold the integer).
+
+    A NUL in a text value is replaced by `nul`, or refused (naming the dotted place) when `nul` is None;
+    a NUL in a key is always refused.
+    """
     if isinstance(value, dict):
-        plain = {_key(k): _plain(v) for k, v in value.items()}
+        plain = {}
+        for k, v in value.items():
+            key = _key(k, where)
+            plain[key] = _plain(v, nul=nul, where=f"{where}.{key}" if where else key)
         if len(plain) < len(value):
             raise _FileProblem("has keys that differ only in type (e.g. 1 and '1')")
         return plain
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [_plain(v, nul=nul, where=f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, str) and NUL in value:
+        return value.replace(NUL, nul) if nul is not None else _no_nul(value, where)
     if isinstance(value, float) and not math.isfinite(value):
         return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
     if isinstance(value, int) and not isinstance(value, bool) and not -_BIG_INT <= value < _BIG_INT:
@@ -260,15 +290,23 @@ def _plain(value: Any) -> Any:
     raise _FileProblem(f"holds a {type(value).__name__} value, which is not supported")
 
 
-def _key(key: Any) -> str:
+def _key(key: Any, where: str) -> str:
     """A mapping key as text, spelled as in JSON (`true`, `null`, `1.5`)."""
     if isinstance(key, str):
-        return key
+        return _no_nul(key, f"{where}.{key}" if where else key, what="key")
     if key is None or isinstance(key, bool):
         return {None: "null", True: "true", False: "false"}[key]
     if isinstance(key, int | float | datetime | date):
-        return str(_plain(key))
+        return str(_plain(key, nul=None))
     raise _FileProblem(f"holds a {type(key).__name__} key, which is not supported")
+
+
+def _no_nul(text: str, where: str, *, what: str = "value") -> str:
+    """`text`, or a refusal naming the place of its NUL (PostgreSQL cannot store one; see the module doc)."""
+    if NUL in text:
+        shown = where.replace(NUL, "\\0")[:120]
+        raise _FileProblem(f"the {what} at `{shown}` holds a NUL character (\\0), which EM cannot store")
+    return text
 
 
 def _source_name(bundle: Bundle) -> None:

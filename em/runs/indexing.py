@@ -6,14 +6,28 @@ locked. It is idempotent: the same bundle always yields the same rows. When the 
 nothing indexed before changes; only the Run's `index_state`/`index_errors` record what is wrong.
 Tags and notes are the user's and are never touched. If the node's files changed while the bundle was
 being read (a newer upload), the older result is dropped: the newer upload queued its own indexing.
+
+Indexing always ends: whatever goes wrong — a malformed file, a database refusal, a bug, the task's
+soft time limit — the run ends `failed` with a readable error, never `pending` for good. A run whose
+indexing message was lost (the broker down at commit, a worker killed) stays `pending` in the database,
+which is the durable record: `requested` marks each enqueue, and `requeue` sends again the runs a
+periodic sweep finds still pending (a transactional outbox whose outbox is the Run table).
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypedDict
 from uuid import UUID
 
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from em import errors
@@ -22,7 +36,10 @@ from em.runs.services import param_rows
 from em.services import blobs
 
 from . import metrics
-from .bundle import Bundle, BundleError, load_bundle
+from .bundle import NUL, Bundle, BundleError, load_bundle
+
+log = logging.getLogger(__name__)
+GATE_TIMEOUT = 120.0  # seconds a test gate may hold an index before giving up
 
 
 class IndexOutcome(TypedDict):
@@ -35,11 +52,27 @@ class IndexOutcome(TypedDict):
 
 
 def index_run(node_id: UUID | str) -> IndexOutcome:
-    """Index the bundle of the Run node `node_id`; NotFound when there is no such run."""
+    """Index the bundle of the Run node `node_id`; NotFound when there is no such run.
+
+    Any failure is recorded on the run (see the module doc); only a failure to record it propagates.
+    """
     node = Node.objects.filter(pk=node_id, kind=Kind.RUN).first()
     if node is None:
         raise errors.NotFound("Run not found.")
     manifest_id = node.manifest_id
+    try:
+        return _index(node, manifest_id)
+    except SoftTimeLimitExceeded:
+        limit = settings.CELERY_TASK_SOFT_TIME_LIMIT
+        message = f"indexing took longer than {limit} s and was stopped (EM_TASK_TIME_LIMIT)"
+    except Exception as exc:
+        log.exception("Indexing run %s failed", node.pk)
+        message = f"indexing failed on the server ({type(exc).__name__}: {str(exc)[:500]})"
+    return _fail(node, manifest_id, [{"file": "", "message": message}])
+
+
+def _index(node: Node, manifest_id: int | None) -> IndexOutcome:
+    _wait_at_test_gate()
     try:
         if manifest_id is None:
             raise BundleError([{"file": "", "message": "the run holds no files to index"}])
@@ -59,6 +92,54 @@ def index_run(node_id: UUID | str) -> IndexOutcome:
         series=len(bundle.metrics),
         points=sum(len(points) for points in bundle.metrics.values()),
     )
+
+
+def _wait_at_test_gate() -> None:
+    """Tests only (EM_TEST_INDEX_GATE unset in production): say the index started by creating
+    `<gate>.started`, then wait while the file `<gate>` exists, so a test can kill a worker mid-index."""
+    gate = settings.EM_TEST_INDEX_GATE
+    if not gate:
+        return
+    Path(f"{gate}.started").touch()
+    deadline = time.monotonic() + GATE_TIMEOUT
+    while Path(gate).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def requested(node_id: UUID | str) -> bool:
+    """Record that indexing of the run is being enqueued now; False when the run is not pending (there is
+    nothing to do, so a repeated commit of an indexed upload enqueues nothing)."""
+    runs = Run.objects.filter(node_id=node_id, index_state=IndexState.PENDING)
+    return bool(runs.update(index_requested_at=timezone.now()))
+
+
+def requeue(*, retry_after: timedelta, limit: int, publish: Callable[[list[str]], list[str]]) -> list[str]:
+    """Enqueue again, through `publish` (which answers the ids it could send), the pending runs last
+    enqueued more than `retry_after` ago, oldest first, at most `limit`; the ids sent.
+
+    Only a message actually sent counts as a request: a broker outage of any length costs no run its
+    chances. A run re-sent `EM_INDEX_MAX_REQUESTS` times that is still pending ends `failed` with the
+    reason instead. The rows stay locked until the sends are recorded, and rows another sweep holds are
+    skipped, so two sweeps never send one run twice.
+    """
+    now = timezone.now()
+    stale = Q(index_requested_at__lt=now - retry_after) | Q(index_requested_at__isnull=True)
+    with transaction.atomic():
+        due = Run.objects.select_for_update(skip_locked=True).filter(stale, index_state=IndexState.PENDING)
+        due = due.filter(node__deleted_at__isnull=True).order_by(F("index_requested_at").asc(nulls_first=True))
+        picked = list(due.values_list("pk", "index_requests")[:limit])
+        spent = [pk for pk, requests in picked if requests >= settings.EM_INDEX_MAX_REQUESTS]
+        if spent:
+            message = (
+                f"indexing was requested {settings.EM_INDEX_MAX_REQUESTS + 1} times and never finished "
+                "(is a worker serving the `index` queue?); upload the run again to retry"
+            )
+            Run.objects.filter(pk__in=spent).update(
+                index_state=IndexState.FAILED, index_errors=[{"file": "", "message": message}]
+            )
+        sent = publish([str(pk) for pk, requests in picked if requests < settings.EM_INDEX_MAX_REQUESTS])
+        Run.objects.filter(node_id__in=sent).update(index_requested_at=now, index_requests=F("index_requests") + 1)
+    return sent
 
 
 def _reader(files: dict[str, ManifestEntry]) -> Any:
@@ -108,7 +189,9 @@ def _fail(node: Node, manifest_id: int | None, problems: list[dict[str, str]]) -
         if Node.objects.filter(pk=node.pk).values_list("manifest_id", flat=True).first() != manifest_id:
             return _outcome(node, "superseded")
         run.index_state = IndexState.FAILED
-        run.index_errors = problems
+        run.index_errors = problems = [
+            {key: text.replace(NUL, "\\0") for key, text in problem.items()} for problem in problems
+        ]
         run.save(update_fields=["index_state", "index_errors"])
     return _outcome(node, IndexState.FAILED, problems=problems)
 

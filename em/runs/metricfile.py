@@ -5,33 +5,36 @@ SDK (and T9k's `t9k.em`) writes one canonical layout — `yaml.safe_dump` of a l
 `{value: {name: number}, sequence: {epoch, step, timestamp}}`, with or without sorted keys — so
 `_scan_canonical` recognises exactly that layout with a few regular-expression passes and NumPy, and
 verifies that its matches tile the whole file. Anything else (comments, flow style, other quoting,
-unusual names or numbers) goes to the general, hardened loader (`yaml_safety.load`) and
-`_columns_from_document`. Both produce the same `_Columns`, and every check that can fail on a canonical
-file is done by code the two paths share, so a file gives the same points, or the same error, either way.
+unusual names or numbers) goes to the general, hardened reader (`yaml_stream.list_items`, which hands
+over one point at a time, so memory stays bounded by the packed columns) and `_columns_from_points`.
+Both produce the same `_Columns`, and every check that can fail on a canonical file is done by code the
+two paths share, so a file gives the same points, or the same error, either way.
+
+Values are numbers as YAML 1.2 reads them (`1e-06` too, which YAML 1.1 calls text); NaN and ±infinity
+are data — a diverged loss is worth seeing — and are kept (`em.runs.metrics` keeps them out of min/max).
 """
 
 from __future__ import annotations
 
-import math
 import re
+from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-import yaml
+from django.conf import settings
 from yaml.nodes import ScalarNode
 
-from . import yaml_safety
+from . import yaml_safety, yaml_stream
 from .metrics import NO_EPOCH, Points
 from .timestamps import parse_timestamp, parse_timestamps
 
-# Files above this size must be canonical: the general loader needs ~1 s and ~100 MB per MiB.
-GENERAL_MAX_BYTES = 16 << 20
 MAX_NAMES_PER_FILE = 1000
 
 _INT = rb"-?(?:0|[1-9][0-9]{0,18})"
-_NUMBER = rb"-?(?:0|[1-9][0-9]{0,30})(?:\.[0-9]{0,40}(?:[eE][-+][0-9]{1,3})?)?|-?\.inf|\.nan"
+_NUMBER = rb"-?(?:0|[1-9][0-9]{0,30})(?:\.[0-9]{0,40})?(?:[eE][-+]?[0-9]{1,3})?|-?\.inf|\.nan"
 _NAME = rb"[A-Za-z_](?:[A-Za-z0-9_./ -]{0,300}[A-Za-z0-9_./-])?"
 _VALUES = rb"((?:    " + _NAME + rb": (?:" + _NUMBER + rb")\n)+)"
 _SEQUENCE = rb"    epoch: (null|" + _INT + rb")\n    step: (" + _INT + rb")\n    timestamp: '([ -&(-~]{0,64})'\n"
@@ -50,7 +53,7 @@ _LAYOUTS = [
 ]
 _LINE_NAME = re.compile(rb"(?m)^    ([^:\n]+): ")
 _LINE_NUMBER = re.compile(rb": ([^\n]*)\n")
-_SPECIAL = {b".inf": math.inf, b"-.inf": -math.inf, b".nan": math.nan}
+_SPECIAL = {b".inf": float("inf"), b"-.inf": float("-inf"), b".nan": float("nan")}
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
@@ -75,12 +78,16 @@ def parse_metric_file(data: bytes, *, allow_fast: bool = True) -> dict[str, Poin
     """Metric name → its points in file order. Raises `MetricFileError` or `yaml_safety.YAMLRefused`."""
     columns = _scan_canonical(data) if allow_fast else None
     if columns is None:
-        if len(data) > GENERAL_MAX_BYTES:
+        limit = settings.EM_METRICS_YAML_MAX_BYTES
+        if len(data) > limit:
             raise MetricFileError(
-                f"{len(data):,} bytes and not in the layout the em SDK writes; "
-                f"other layouts are read only up to {GENERAL_MAX_BYTES:,} bytes"
+                f"{len(data):,} bytes and not in the layout the em SDK writes; other layouts are read only "
+                f"up to {limit:,} bytes (EM_METRICS_YAML_MAX_BYTES)"
             )
-        columns = _columns_from_document(yaml_safety.load(data))
+        try:
+            columns = _columns_from_points(yaml_stream.list_items(data, yaml12_numbers=True))
+        except yaml_stream.NotAList as exc:
+            raise MetricFileError(f"must be a list of points, not {exc.kind}") from None
     return _split(columns)
 
 
@@ -123,7 +130,7 @@ def _canonical_columns(
         value_name = np.zeros(len(names), dtype=np.int64)
     else:
         value_name = np.fromiter(map(codes.__getitem__, names), dtype=np.int64, count=len(names))
-    resolver = yaml.resolver.Resolver()
+    resolver = yaml_safety.NumericResolver()
     if any(resolver.resolve(ScalarNode, n.decode(), (True, False)) != _STR_TAG for n in codes):
         return None  # a name like `true` or `null` means something else to YAML
     if _has_repeated_names(value_point, value_name):
@@ -189,17 +196,16 @@ def _float_column(numbers: list[bytes]) -> np.ndarray:
 # --- any other YAML ------------------------------------------------------------------------------------
 
 
-def _columns_from_document(document: Any) -> _Columns:
-    """Validate a loaded metrics document point by point (the order `_canonical_columns` reports in)."""
-    if document is None:
-        document = []
-    if not isinstance(document, list):
-        raise MetricFileError(f"must be a list of points, not {_kind(document)}")
+def _columns_from_points(items: Iterable[Any]) -> _Columns:
+    """Validate points one by one as they come (the order `_canonical_columns` reports in), packing
+    them at once: 8 bytes per number, whatever Python objects the reader built for the point."""
     codes: dict[str, int] = {}
-    steps, epochs, stamps, value_point, value_name, values = [], [], [], [], [], []
-    for point, item in enumerate(document):
+    steps, epochs, value_point, value_name = array("q"), array("q"), array("q"), array("q")
+    stamps, values = array("d"), array("d")
+    for point, item in enumerate(items):
         if not isinstance(item, dict):
-            raise MetricFileError(f"point {point}: must be a mapping with `value` and `sequence`, not {_kind(item)}")
+            kind = yaml_stream.kind_of(item)
+            raise MetricFileError(f"point {point}: must be a mapping with `value` and `sequence`, not {kind}")
         value, sequence = item.get("value"), item.get("sequence")
         if not isinstance(value, dict):
             raise MetricFileError(f"point {point}: `value` must be a mapping of metric names to numbers")
@@ -216,7 +222,7 @@ def _columns_from_document(document: Any) -> _Columns:
                 raise MetricFileError(f"point {point}: {name} is too large for a 64-bit float") from None
             value_point.append(point)
             value_name.append(codes.setdefault(name, len(codes)))
-        steps.append(_checked_int(sequence.get("step"), "step", point, allow_none=False))
+        steps.append(cast(int, _checked_int(sequence.get("step"), "step", point, allow_none=False)))
         epoch = _checked_int(sequence.get("epoch"), "epoch", point, allow_none=True)
         epochs.append(NO_EPOCH if epoch is None else epoch)
         try:
@@ -224,12 +230,12 @@ def _columns_from_document(document: Any) -> _Columns:
         except ValueError as exc:
             raise MetricFileError(f"point {point}: {exc}") from None
     return _Columns(
-        steps=np.array(steps, dtype=np.int64),
-        epochs=np.array(epochs, dtype=np.int64),
-        timestamps=np.array(stamps, dtype=np.float64),
-        value_point=np.array(value_point, dtype=np.int64),
-        value_name=np.array(value_name, dtype=np.int64),
-        values=np.array(values, dtype=np.float64),
+        steps=np.frombuffer(steps, dtype=np.int64),
+        epochs=np.frombuffer(epochs, dtype=np.int64),
+        timestamps=np.frombuffer(stamps, dtype=np.float64),
+        value_point=np.frombuffer(value_point, dtype=np.int64),
+        value_name=np.frombuffer(value_name, dtype=np.int64),
+        values=np.frombuffer(values, dtype=np.float64),
         names=list(codes),
     )
 
@@ -244,11 +250,6 @@ def _checked_int(value: Any, field: str, point: int, *, allow_none: bool) -> int
     return value
 
 
-def _kind(value: Any) -> str:
-    kinds: dict[type, str] = {dict: "a mapping", list: "a list", str: "text"}
-    return kinds.get(type(value), type(value).__name__)
-
-
 def _short(value: Any) -> str:
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -260,16 +261,9 @@ def _short(value: Any) -> str:
 
 
 def _split(columns: _Columns) -> dict[str, Points]:
-    """One `Points` per name, after the checks both paths share (finite values, how many names)."""
+    """One `Points` per name, after the check both paths share (how many names)."""
     if len(columns.names) > MAX_NAMES_PER_FILE:
         raise MetricFileError(f"{len(columns.names):,} metric names; at most {MAX_NAMES_PER_FILE:,} per file")
-    bad = np.flatnonzero(~np.isfinite(columns.values))
-    if len(bad):
-        first = int(bad[0])
-        point, name = int(columns.value_point[first]), columns.names[int(columns.value_name[first])]
-        number = float(columns.values[first])
-        spelled = "NaN" if math.isnan(number) else ("infinite" if number > 0 else "negative infinite")
-        raise MetricFileError(f"point {point}: {name} is {spelled}; metric values must be finite numbers")
     order = np.argsort(columns.value_name, kind="stable")
     bounds = np.cumsum(np.bincount(columns.value_name, minlength=len(columns.names)))
     result: dict[str, Points] = {}

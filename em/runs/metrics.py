@@ -7,14 +7,22 @@ values); `MetricSeries` keeps count, min, max and the latest point, updated by e
 "Latest" is the value of the point with the greatest step; among points with that step, the one written
 last. A run that restarts its step counter therefore keeps its furthest point as the latest.
 
+NaN and ±infinity are data (a diverged loss is worth seeing): they are stored in the arrays like any
+value, but kept out of the summary's min and max, and a non-finite latest point makes `latest` null
+(its step is still `latest_step`), so search never finds a diverged run by a value it never had. In a
+`History` they are null, which is valid JSON and which the portal's charts draw as gaps.
+
 Each chunk also keeps an overview of its points in sub-buckets (em/runs/overview.py), rebuilt whenever
 the chunk is written.
 
 `read` answers with at most `max_points` points whatever the series' length: when there are too many
 points it splits the x range into `max_points` equal buckets and gives per non-empty bucket the mean
-value, the min/max band, and the x, epoch and time of its middle point. A long series with coarse
-buckets is answered from one level of the overviews alone (3% of the arrays' bytes or much less, as
-`max_points` allows); otherwise the chunks' points are loaded in one query and bucketed.
+value, the min/max band, and the x, epoch and time of its middle point — except that the first bucket
+shows the series' very first point and the last bucket its very last one, with their own values, so a
+chart starts and ends where the run did. Means and bands leave non-finite values out (a bucket of
+nothing else is null). A long series with coarse buckets is answered from one level of the overviews
+alone (3% of the arrays' bytes or much less, as `max_points` allows) plus the arrays of its first and
+last chunk, for the end points; otherwise the chunks' points are loaded in one query and bucketed.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from typing import Any, TypedDict, cast
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import BinaryField, Exists, OuterRef, QuerySet
+from django.db.models import BinaryField, Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Substr
 
 from em import errors
@@ -99,9 +107,9 @@ class History(TypedDict):
     step: list[int]
     epoch: list[int | None]
     timestamp: list[float | None]
-    value: list[float]
-    min: list[float] | None
-    max: list[float] | None
+    value: list[float | None]
+    min: list[float | None] | None
+    max: list[float | None] | None
 
 
 # --- writing -------------------------------------------------------------------------------------------
@@ -114,7 +122,6 @@ def append(series: MetricSeries, points: Points) -> None:
     """
     if not len(points):
         return
-    _ensure_finite(points)
     batch = _summary(points)
     with transaction.atomic():
         locked = MetricSeries.objects.select_for_update().get(pk=series.pk)
@@ -141,8 +148,8 @@ def _fold(series: MetricSeries, batch: dict[str, Any]) -> None:
             setattr(series, field, value)
         return
     series.count += batch["count"]
-    series.min = min(series.min, batch["min"]) if series.min is not None else batch["min"]
-    series.max = max(series.max, batch["max"]) if series.max is not None else batch["max"]
+    series.min = min((v for v in (series.min, batch["min"]) if v is not None), default=None)
+    series.max = max((v for v in (series.max, batch["max"]) if v is not None), default=None)
     if series.latest_step is None or batch["latest_step"] >= series.latest_step:
         series.latest = batch["latest"]
         series.latest_step = batch["latest_step"]
@@ -157,8 +164,6 @@ def replace(run: Run, key: str, points: Points) -> MetricSeries:
 def replace_all(run: Run, series: dict[str, Points], *, only: list[str] | None = None) -> dict[str, MetricSeries]:
     """Replace the run's series with `series` in a few bulk statements (indexing): every other series of
     the run is deleted too, unless `only` limits the replacement to those keys."""
-    for points in series.values():
-        _ensure_finite(points)
     with transaction.atomic():
         existing = MetricSeries.objects.filter(run=run)
         if only is not None:
@@ -219,10 +224,7 @@ def read(series: MetricSeries, *, max_points: int | None = None, x: str = "step"
         coarse = _from_overviews(series, chunks, max_points, x)
         if coarse is not None:
             return coarse
-    rows = _rows(chunks.values_list(*_FIELDS))
-    points = Points.concat(
-        [Points(*(np.frombuffer(row[i], dtype=_DTYPES[f]) for i, f in enumerate(_FIELDS))) for row in rows]
-    )
+    points = Points.concat([_unpack_row(row) for row in _rows(chunks.values_list(*_FIELDS))])
     axis = points.steps if x == "step" else points.timestamps
     if x == "timestamp":
         known = ~np.isnan(axis)
@@ -239,9 +241,14 @@ def read(series: MetricSeries, *, max_points: int | None = None, x: str = "step"
     sizes = np.diff(np.append(starts, len(points)))
     middle = starts + sizes // 2
     picked = Points(*(getattr(points, f)[middle] for f in _FIELDS))
-    means = np.add.reduceat(points.values, starts) / sizes
-    lows = np.minimum.reduceat(points.values, starts)
-    highs = np.maximum.reduceat(points.values, starts)
+    finite = np.isfinite(points.values)
+    counts = np.add.reduceat(finite.astype(np.int64), starts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.add.reduceat(np.where(finite, points.values, 0.0), starts) / counts  # NaN where none
+    lows = np.minimum.reduceat(np.where(finite, points.values, np.inf), starts)
+    highs = np.maximum.reduceat(np.where(finite, points.values, -np.inf), starts)
+    lows[counts == 0] = highs[counts == 0] = np.nan
+    _keep_ends(picked, means, points.slice(0, 1), points.slice(len(points) - 1, len(points)))
     return _history(series, picked, means, lows, highs, downsampled=True)
 
 
@@ -253,11 +260,34 @@ def _from_overviews(series: MetricSeries, chunks: QuerySet[MetricChunk], max_poi
         return None
     start, length = level
     part = Substr("overview", start + 1, length, output_field=BinaryField())
-    merged = overview.merge([row[0] for row in _rows(chunks.values_list(part))], x, max_points)
+    # The first and last chunk's arrays ride along (the others' are null): they hold the end points.
+    end = Q(seq=Subquery(chunks.order_by("seq").values("seq")[:1]))
+    end |= Q(seq=Subquery(chunks.order_by("-seq").values("seq")[:1]))
+    arrays = [Case(When(end, then=F(f)), default=Value(None), output_field=BinaryField()) for f in _FIELDS]
+    rows = _rows(chunks.values_list(part, *arrays))
+    merged = overview.merge([row[0] for row in rows], x, max_points)
     if merged is None:
         return None
+    ends = [_unpack_row(row[1:]) for row in (rows[0], rows[-1])]
+    first, last = (_sorted(ends[0], x).slice(0, 1), _sorted(ends[1], x))
     picked = Points(merged.steps, merged.epochs, merged.timestamps, merged.means)
-    return _history(series, picked, merged.means, merged.lows, merged.highs, downsampled=True)
+    means = merged.means.copy()
+    _keep_ends(picked, means, first, last.slice(len(last) - 1, len(last)))
+    return _history(series, picked, means, merged.lows, merged.highs, downsampled=True)
+
+
+def _sorted(points: Points, x: str) -> Points:
+    """`points` in x order (stable: on a tie, the order they were written), as the exact read sorts."""
+    order = np.argsort(points.steps if x == "step" else points.timestamps, kind="stable")
+    return Points(*(getattr(points, f)[order] for f in _FIELDS))
+
+
+def _keep_ends(picked: Points, values: np.ndarray, first: Points, last: Points) -> None:
+    """Make the first and last bucket show the series' first and last point, with their own values."""
+    for at, end in ((0, first), (len(picked) - 1, last)):
+        for f in _FIELDS:
+            getattr(picked, f)[at] = getattr(end, f)[0]
+        values[at] = end.values[0]
 
 
 def _rows(query: QuerySet[MetricChunk, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -292,6 +322,10 @@ def _bucket_starts(axis: np.ndarray, buckets: int) -> np.ndarray:
     return np.unique(np.concatenate(([0], starts[starts < len(axis)])))
 
 
+def _unpack_row(row: tuple[Any, ...]) -> Points:
+    return Points(*(np.frombuffer(row[i], dtype=_DTYPES[f]) for i, f in enumerate(_FIELDS)))
+
+
 def _history(
     series: MetricSeries,
     points: Points,
@@ -310,18 +344,22 @@ def _history(
         step=points.steps.tolist(),
         epoch=epochs,
         timestamp=stamps,
-        value=values.tolist(),
-        min=None if lows is None else lows.tolist(),
-        max=None if highs is None else highs.tolist(),
+        value=_json_numbers(values),
+        min=None if lows is None else _json_numbers(lows),
+        max=None if highs is None else _json_numbers(highs),
     )
 
 
+def _json_numbers(values: np.ndarray) -> list[float | None]:
+    """Floats for JSON: NaN and ±infinity (which JSON cannot spell) become null."""
+    numbers: list[float | None] = values.tolist()
+    if not np.isfinite(values).all():
+        for at in np.flatnonzero(~np.isfinite(values)).tolist():
+            numbers[at] = None
+    return numbers
+
+
 # --- packing -------------------------------------------------------------------------------------------
-
-
-def _ensure_finite(points: Points) -> None:
-    if not np.all(np.isfinite(points.values)):
-        raise errors.InvalidInput("Metric values must be finite numbers (no NaN or infinity).")
 
 
 def _summary(points: Points) -> dict[str, Any]:
@@ -329,11 +367,13 @@ def _summary(points: Points) -> dict[str, Any]:
         return {"count": 0, "min": None, "max": None, "latest": None, "latest_step": None, "latest_timestamp": None}
     last = len(points) - 1 - int(np.argmax(points.steps[::-1]))  # greatest step, the last written on a tie
     stamp = float(points.timestamps[last])
+    finite = points.values[np.isfinite(points.values)]
+    latest = float(points.values[last])
     return {
         "count": len(points),
-        "min": float(points.values.min()),
-        "max": float(points.values.max()),
-        "latest": float(points.values[last]),
+        "min": float(finite.min()) if len(finite) else None,
+        "max": float(finite.max()) if len(finite) else None,
+        "latest": latest if math.isfinite(latest) else None,
         "latest_step": int(points.steps[last]),
         "latest_timestamp": None if math.isnan(stamp) else datetime.fromtimestamp(stamp, UTC),
     }

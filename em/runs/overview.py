@@ -15,7 +15,9 @@ at most one sub-bucket, which is why the overview serves only buckets spanning `
 more on average. It serves only when the sub-buckets of the whole series are disjoint and in order on
 the chart's x axis (`merge` checks; `None` sends the caller to the exact read): a step counter that
 restarted, a step written twice across a chunk boundary, or timestamps unknown or shared between
-sub-buckets (a live batch stamped at arrival) all need the points themselves.
+sub-buckets (a live batch stamped at arrival) all need the points themselves. So does a series holding
+NaN or ±infinity (its sub-bucket's sum is then not finite): means and bands must leave those values
+out, which only the points allow.
 """
 
 from __future__ import annotations
@@ -108,6 +110,8 @@ def merge(overviews: list[bytes], x: str, buckets: int) -> Merged | None:
         return None
     low, high = (subs["first_step"], subs["last_step"]) if x == "step" else (subs["first_time"], subs["last_time"])
     if not np.all(high[:-1] < low[1:]):  # also False for NaN
+        return None
+    if not np.all(np.isfinite(subs["sum"])):  # a NaN or infinite value somewhere
         return None
     edges = np.linspace(float(low[0]), float(high[-1]), buckets + 1)[1:-1]
     bucket = np.searchsorted(edges, low, side="right")

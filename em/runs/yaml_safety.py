@@ -6,10 +6,16 @@ on the C stack, so a few hundred thousand nested brackets crash the process. `lo
 libyaml's *events* (fast, non-recursive) and composes them with PyYAML's Python composer, extended to
 refuse anchors and aliases, to stop at `MAX_DEPTH` nesting levels and `MAX_NODES` nodes, before the
 safe constructor builds plain Python values. Every refusal is a `YAMLRefused` naming line and column.
+
+PyYAML reads YAML 1.1, where a float needs a dot and a signed exponent: `1e-06` or `1.0e5` are text
+there, although every YAML 1.2 and JSON writer means a number. `load(..., yaml12_numbers=True)` (for
+metric values and hyper-parameters, never for git.yaml, whose commit ids must stay text) reads such
+plain scalars as floats; quoted ones stay text.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -61,6 +67,23 @@ class StrictSafeLoader(Composer, _BaseLoader):
             self._depth -= 1
 
 
+class NumericResolver(yaml.resolver.Resolver):
+    """YAML 1.1's implicit types, and YAML 1.2's exponent floats (`1e-06`, `2E5`, `1.0e5`) as floats."""
+
+
+NumericResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+class NumericLoader(StrictSafeLoader):
+    """`StrictSafeLoader` resolving plain scalars as `NumericResolver` does."""
+
+    yaml_implicit_resolvers = NumericResolver.yaml_implicit_resolvers
+
+
 def longest_line(data: bytes) -> tuple[int, int]:
     """(1-based number, length in bytes) of the longest line; vectorised, since files may be large."""
     if not data:
@@ -72,28 +95,39 @@ def longest_line(data: bytes) -> tuple[int, int]:
     return where + 1, int(lengths[where])
 
 
-def load(data: bytes) -> Any:
+def load(data: bytes, *, yaml12_numbers: bool = False) -> Any:
     """The single document in `data` as plain Python values (None when empty).
 
     Raises `YAMLRefused` for an over-long line, anchors/aliases, too deep or too many nodes, text that
     is not UTF-8, and any YAML syntax error or unsafe tag (with its place).
     """
+    text = decode(data)
+    loader = NumericLoader if yaml12_numbers else StrictSafeLoader
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeConstructor-based loader
+    except yaml.YAMLError as exc:
+        raise refusal(exc) from None
+
+
+def decode(data: bytes) -> str:
+    """`data` as text, once its lines are known to be short enough; `YAMLRefused` otherwise."""
     number, length = longest_line(data)
     if length > MAX_LINE_BYTES:
         raise YAMLRefused(f"line {number} is {length:,} bytes long; the limit is {MAX_LINE_BYTES:,}")
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise YAMLRefused(f"not UTF-8 text (byte {exc.start})") from None
-    try:
-        return yaml.load(text, Loader=StrictSafeLoader)  # noqa: S506 - a SafeConstructor-based loader
-    except yaml.MarkedYAMLError as exc:
+
+
+def refusal(exc: yaml.YAMLError) -> YAMLRefused:
+    """A parser's error as a `YAMLRefused` with its place."""
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(part for part in (exc.context, exc.problem) if part) or "invalid YAML"
         if "maximum nesting depth" in message:  # libyaml >= 0.2.6 stops at 1,000 levels while scanning ahead
             message = f"nested deeper than {MAX_DEPTH} levels"
         if mark is None:
-            raise YAMLRefused(message) from None
-        raise YAMLRefused(message, line=mark.line + 1, column=mark.column + 1) from None
-    except yaml.YAMLError as exc:
-        raise YAMLRefused(f"invalid YAML: {exc}") from None
+            return YAMLRefused(message)
+        return YAMLRefused(message, line=mark.line + 1, column=mark.column + 1)
+    return YAMLRefused(f"invalid YAML: {exc}")

@@ -361,6 +361,7 @@ def commit_upload(*, upload_id: UUID | str, by: Any) -> Committed:
 def _already_committed(upload: Upload) -> Committed:
     if upload.node is None or upload.node.deleted_at is not None:
         raise errors.NotFound("This upload was committed, and its node has been deleted since.")
+    node_committed.send(sender=Node, node=upload.node)  # a run still pending is enqueued again
     return Committed(upload.node, created=False)
 
 
