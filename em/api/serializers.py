@@ -84,7 +84,7 @@ class NodeSerializer(serializers.ModelSerializer):
     editor = serializers.CharField(source="editor.username", default=None, read_only=True)
     storage_type = serializers.IntegerField(read_only=True)
     # DRF's metaclass pops declared fields off the class, so this does not shadow Field.parent.
-    parent = serializers.UUIDField(source="parent_id", read_only=True)  # type: ignore[assignment]
+    parent = serializers.UUIDField(source="parent_id", read_only=True, allow_null=True)  # type: ignore[assignment]
     target = serializers.SerializerMethodField()
 
     class Meta:

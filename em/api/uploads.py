@@ -176,6 +176,9 @@ class UploadArchiveView(APIView):
         return _committed(request, result)
 
 
+_BLOB_STORED = inline_serializer("BlobStored", {"sha256": serializers.CharField(), "size": serializers.IntegerField()})
+
+
 class BlobView(APIView):
     parser_classes: list[Any] = []
     content_negotiation_class = AnyAccept
@@ -196,7 +199,11 @@ class BlobView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("Content-Range", str, OpenApiParameter.HEADER, description="bytes s-e/total")],
         request={"application/octet-stream": bytes},
-        responses={201: None, 200: None, 202: None},
+        responses={
+            201: _BLOB_STORED,
+            200: _BLOB_STORED,
+            202: inline_serializer("BlobPartial", {"offset": serializers.IntegerField()}),
+        },
         summary="Send a blob's bytes, whole or in parts",
     )
     def put(self, request: Request, sha256: str) -> Response:
@@ -280,8 +287,9 @@ class NodeFileView(NodeView):
 
     @extend_schema(
         parameters=[OpenApiParameter("Range", str, OpenApiParameter.HEADER, description="bytes=start-end")],
-        responses={(200, "application/octet-stream"): bytes, (206, "application/octet-stream"): bytes},
+        responses={(200, "*/*"): bytes, (206, "*/*"): bytes},
         summary="Download one file (Range honoured)",
+        description="The bytes as stored, typed by the file's extension (application/octet-stream otherwise).",
     )
     def get(self, request: Request, node_id: UUID, file_path: str) -> HttpResponseBase:
         entry = blobs.file_entry(self.node, file_path)
