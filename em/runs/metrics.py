@@ -258,13 +258,7 @@ def _from_overviews(series: MetricSeries, chunks: QuerySet[MetricChunk], max_poi
     level = overview.level_for(series.count, max_points, CHUNK_SIZE)
     if level is None:
         return None
-    start, length = level
-    part = Substr("overview", start + 1, length, output_field=BinaryField())
-    # The first and last chunk's arrays ride along (the others' are null): they hold the end points.
-    end = Q(seq=Subquery(chunks.order_by("seq").values("seq")[:1]))
-    end |= Q(seq=Subquery(chunks.order_by("-seq").values("seq")[:1]))
-    arrays = [Case(When(end, then=F(f)), default=Value(None), output_field=BinaryField()) for f in _FIELDS]
-    rows = _rows(chunks.values_list(part, *arrays))
+    rows = _overview_rows(chunks, *level)
     merged = overview.merge([row[0] for row in rows], x, max_points)
     if merged is None:
         return None
@@ -274,6 +268,16 @@ def _from_overviews(series: MetricSeries, chunks: QuerySet[MetricChunk], max_poi
     means = merged.means.copy()
     _keep_ends(picked, means, first, last.slice(len(last) - 1, len(last)))
     return _history(series, picked, means, merged.lows, merged.highs, downsampled=True)
+
+
+def _overview_rows(chunks: QuerySet[MetricChunk], start: int, length: int | None) -> list[tuple[Any, ...]]:
+    """Per chunk in seq order: its overview's bytes from `start` (`length` of them, or the rest), then the
+    four arrays for the first and last chunk — which hold the end points — and nulls for the others."""
+    part = Substr("overview", start + 1, length, output_field=BinaryField())
+    end = Q(seq=Subquery(chunks.order_by("seq").values("seq")[:1]))
+    end |= Q(seq=Subquery(chunks.order_by("-seq").values("seq")[:1]))
+    arrays = [Case(When(end, then=F(f)), default=Value(None), output_field=BinaryField()) for f in _FIELDS]
+    return _rows(chunks.values_list(part, *arrays))
 
 
 def _sorted(points: Points, x: str) -> Points:
