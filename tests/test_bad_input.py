@@ -28,7 +28,7 @@ BAD_NAMES = {
     "empty": ("", "must not be empty"),
     "too long": ("n" * 256, "at most 255 characters"),
     "newline": ("bad\nname", "control characters"),
-    "nul": ("bad\x00name", "Null characters are not allowed"),
+    "nul": ("bad\x00name", "NUL character"),
     "bidi override": ("evil\u202ename", "control characters"),
     "dot": (".", "not allowed"),
     "dot dot": ("..", "not allowed"),

@@ -360,7 +360,7 @@ BAD_FILES = {
     "climbs out": ([{"path": "a/../../x", "size": 1, "sha256": "0" * 64}], "'..'"),
     "absolute": ([{"path": "/etc/passwd", "size": 1, "sha256": "0" * 64}], "absolute"),
     "backslash": ([{"path": "a\\b", "size": 1, "sha256": "0" * 64}], "backslash"),
-    "nul": ([{"path": "a\x00b", "size": 1, "sha256": "0" * 64}], "control"),
+    "nul": ([{"path": "a\x00b", "size": 1, "sha256": "0" * 64}], "NUL"),
     "twice": ([{"path": "a", "size": 1, "sha256": "0" * 64}] * 2, "listed twice"),
     "file and folder": (
         [{"path": "a", "size": 1, "sha256": "0" * 64}, {"path": "a/b", "size": 1, "sha256": "1" * 64}],

@@ -2,6 +2,9 @@ from django.urls import path, re_path
 
 from . import views
 
+# What `<uuid:...>` matches: a node id in canonical form (36 hex digits without dashes is no id).
+UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
 urlpatterns = [
     path("me", views.MeView.as_view(), name="me"),
     path("nodes", views.NodeCreateView.as_view(), name="node-create"),
@@ -13,7 +16,7 @@ urlpatterns = [
     path("nodes/<uuid:node_id>/shares", views.NodeSharesView.as_view(), name="node-shares"),
     path("nodes/<uuid:node_id>/shares/public", views.NodeUnsharePublicView.as_view(), name="node-unshare-public"),
     re_path(
-        r"^nodes/(?P<node_id>[0-9a-f-]{36})/shares/(?P<principal_type>user|group)/(?P<name>[^/]+)$",
+        rf"^nodes/(?P<node_id>{UUID})/shares/(?P<principal_type>user|group)/(?P<name>[^/]+)$",
         views.NodeUnshareView.as_view(),
         name="node-unshare",
     ),

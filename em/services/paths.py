@@ -11,15 +11,35 @@ from django.db.models import Q
 from em import errors, tree
 from em.models import Node
 
+# Moves that can land between reading a node and naming its ancestors before a read gives up (409).
+DISPLAY_PATH_TRIES = 5
+
 
 def display_paths(nodes: Iterable[Node]) -> dict[UUID, str]:
-    """The `/owner/a/b` path of each node, in one query however many nodes and however deep."""
-    nodes = list(nodes)
-    wanted = {p for node in nodes for p in node.ancestor_paths()}
-    if not wanted:
-        return {}
-    names = dict(Node.objects.filter(path__in=wanted).values_list("path", "name"))
-    return {node.pk: "/" + "/".join(names[p] for p in node.ancestor_paths()) for node in nodes}
+    """The `/owner/a/b` path of each node, in one query however many nodes and however deep.
+
+    The nodes were read a moment ago; a folder above one of them may have moved since, leaving their
+    `path` stale: its ancestors' old paths then name nothing, or other nodes. So the answer is checked
+    (every ancestor found, each node still at its own path) and, where it fails, the nodes' current
+    paths are read again and named again. A read shows the tree before or after a move, never a mix
+    and never a 500; only a node deleted for good meanwhile is NotFound.
+    """
+    where = {node.pk: node.path for node in nodes}
+    count = len(where)
+    for _ in range(DISPLAY_PATH_TRIES):
+        wanted = {p for path in where.values() for p in tree.ancestor_paths(path)}
+        if not wanted:
+            return {}
+        found = {
+            path: (pk, name)
+            for path, pk, name in Node.objects.filter(path__in=wanted).values_list("path", "pk", "name")
+        }
+        if wanted <= found.keys() and all(found[path][0] == pk for pk, path in where.items()):
+            return {pk: "/" + "/".join(found[p][1] for p in tree.ancestor_paths(path)) for pk, path in where.items()}
+        where = dict(Node.objects.filter(pk__in=list(where)).values_list("pk", "path"))
+        if len(where) < count:
+            raise errors.NotFound("A node was deleted for good while it was being read.")
+    raise errors.Conflict("Folders kept moving while this was being read; try again.")
 
 
 def display_path(node: Node) -> str:

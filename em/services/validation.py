@@ -64,8 +64,9 @@ def check_json(value: Any, what: str) -> Any:
             )
         if isinstance(item, str):
             check_text(item, where)
-        elif isinstance(item, float) and not math.isfinite(item):
-            raise errors.InvalidInput(f"{where} is {item}; JSON numbers must be finite.", detail={"field": where})
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise errors.InvalidInput(f"{where} is {item}; JSON numbers must be finite.", detail={"field": where})
         elif isinstance(item, dict):
             for key, inner in item.items():
                 if not isinstance(key, str):

@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "em.api.middleware.RefuseUnstorableURLs",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -278,7 +279,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- REST API -------------------------------------------------------------------------------------
-_renderers = ["rest_framework.renderers.JSONRenderer"]
+_renderers = ["em.api.json_codec.JSONRenderer"]
 if DEBUG:
     _renderers.append("rest_framework.renderers.BrowsableAPIRenderer")
 REST_FRAMEWORK = {
@@ -291,6 +292,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "em.api.pagination.PagePagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "em.api.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "em.api.json_codec.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": _renderers,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

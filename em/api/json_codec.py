@@ -1,0 +1,44 @@
+"""The API's JSON in and out: DRF's parser and renderer, made safe for hostile text.
+
+In: a JSON body may spell things Python parses but PostgreSQL cannot store or our code cannot walk:
+`\\u0000` (text columns refuse NUL), a lone surrogate `\\ud800` (not Unicode, so not UTF-8), `1e400`
+(parses as infinity), or nesting deep enough to exhaust the stack. Each would fail somewhere deep in a
+view as a 500; the parser makes it one 400 naming where in the body it was. Services check the same
+things again for callers that do not come through the API (`em.services.validation.check_json`).
+
+Out: an error that quotes what the client sent (an unknown field's name, say) must still render when
+that text holds a lone surrogate, which UTF-8 cannot encode: such an answer is written with `\\uXXXX`
+escapes instead, which is the same JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import parsers, renderers
+
+from em import errors
+from em.services.validation import MAX_JSON_DEPTH, check_json
+
+
+class JSONParser(parsers.JSONParser):
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise errors.InvalidInput(
+                f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.", detail={"depth": MAX_JSON_DEPTH}
+            ) from None
+        return check_json(data, "body")
+
+
+class JSONRenderer(renderers.JSONRenderer):
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        try:
+            return super().render(data, accepted_media_type, renderer_context)
+        except UnicodeEncodeError:
+            return _EscapingJSONRenderer().render(data, accepted_media_type, renderer_context)
+
+
+class _EscapingJSONRenderer(renderers.JSONRenderer):
+    ensure_ascii = True
