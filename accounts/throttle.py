@@ -27,13 +27,14 @@ from django.shortcuts import render
 _PREFIX = "em:apikey-failures"
 
 
-def client_ip(request: HttpRequest) -> str:
+def client_ip(request: HttpRequest) -> str | None:
     """The caller's address: REMOTE_ADDR, or the entry EM_TRUSTED_PROXY_COUNT hops back in
     X-Forwarded-For when that many proxies (which each append the address they saw) stand in front.
 
-    Entries further left were written by the client and prove nothing, so they are never used.
+    Entries further left were written by the client and prove nothing, so they are never used. None
+    when there is no address at all (axes stores it in an IP column, where a placeholder would not fit).
     """
-    remote = str(request.META.get("REMOTE_ADDR") or "unknown")
+    remote = request.META.get("REMOTE_ADDR") or None
     hops = settings.EM_TRUSTED_PROXY_COUNT
     if hops <= 0:
         return remote
@@ -64,7 +65,7 @@ def login_locked_out(request: HttpRequest, original_response: HttpResponse | Non
 
 def _keys(request: HttpRequest, key_prefix: str) -> dict[str, str]:
     """Cache keys of the counters this attempt is charged to; hashed, so any header bytes make a valid key."""
-    parts = {"ip": client_ip(request), "key": key_prefix}
+    parts = {"ip": client_ip(request) or "unknown", "key": key_prefix}
     return {kind: f"{_PREFIX}:{kind}:{hashlib.sha256(v.encode()).hexdigest()[:32]}" for kind, v in parts.items()}
 
 
