@@ -18,6 +18,7 @@ from django.db import transaction
 from django.dispatch import receiver
 
 from em import errors
+from em.celery import app
 from em.models import Kind, MetricSeries, Node
 from em.runs import indexing, metrics
 from em.services import blobs
@@ -72,16 +73,19 @@ def requeue_pending_runs() -> int:
 
 def publish_index(node_ids: Iterable[str]) -> list[str]:
     """Send `index_run` for each run; the ids sent. Never raises: a run whose message could not be sent
-    stays pending, and the sweep sends it later. One short attempt (settings: no publish retries, a 2 s
-    connection timeout), so a request that calls this never hangs on a broker outage."""
-    sent = []
-    for node_id in node_ids:
-        try:
-            index_run.apply_async((node_id,), retry=False)
-        except Exception:  # the broker's error types vary by transport; all mean "not sent"
-            log.warning("Could not enqueue indexing of run %s; the sweep will retry", node_id, exc_info=True)
-            break  # the broker is down: the next runs would wait out the same timeout
-        sent.append(node_id)
+    stays pending, and the sweep sends it later. One connection attempt (refused at once; a silent host
+    gives up after the 2 s socket connect timeout of the settings) and no publish retries, so a request
+    that calls this never hangs on a broker outage."""
+    wanted, sent = list(node_ids), []
+    try:
+        with app.connection_for_write() as connection:
+            if not app.conf.task_always_eager:
+                connection.ensure_connection(max_retries=0)  # one attempt: refused at once, else ≤ 2 s
+            for node_id in wanted:
+                index_run.apply_async((node_id,), connection=connection, retry=False)
+                sent.append(node_id)
+    except Exception:  # the broker's error types vary by transport; all mean "not sent"
+        log.warning("Indexing of %d run(s) not enqueued; the sweep will retry", len(wanted) - len(sent), exc_info=True)
     return sent
 
 

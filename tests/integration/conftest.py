@@ -113,12 +113,22 @@ def em_worker(
     database (PostgreSQL refuses to drop a database with open connections).
     """
     redis_url = celery_through_redis
+    flush_redis(redis_url)
+    worker = start_worker(redis_url, tmp_path_factory.mktemp("celery"))
+    try:
+        yield worker
+    finally:
+        _stop(worker)
+        flush_redis(redis_url)
+
+
+def start_worker(redis_url: str, log_dir: Path, *, name: str = "em-test", env: dict[str, str] | None = None) -> Worker:
+    """A `celery worker` subprocess on the test database and `redis_url`, answering pings; `env` adds to
+    (or overrides) its environment. The caller stops it (`_stop`) or kills it."""
     db_url = database_url(connection.settings_dict)
     assert connection.settings_dict["NAME"].startswith("test_"), "the worker must use the test database"
-
-    flush_redis(redis_url)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CELERY_")}
-    env.update(
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CELERY_")}
+    environment.update(
         DJANGO_SETTINGS_MODULE="em.settings.base",
         EM_DATABASE_URL=db_url,
         EM_REDIS_URL=redis_url,
@@ -127,9 +137,10 @@ def em_worker(
         EM_UPLOAD_SCRATCH_DIR=str(settings.EM_UPLOAD_SCRATCH_DIR),
         EM_DEBUG="false",
         PYTHONUNBUFFERED="1",
+        **(env or {}),
     )
-    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
-    hostname = f"em-test-{os.getpid()}@localhost"
+    log_path = log_dir / f"{name}.log"
+    hostname = f"{name}-{os.getpid()}@localhost"
     command = [
         sys.executable, "-m", "celery", "-A", "em.celery", "worker",
         "--pool=solo", "--concurrency=1", "-Q", QUEUES,
@@ -138,15 +149,15 @@ def em_worker(
     ]  # fmt: skip
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
         )
     worker = Worker(hostname, process, log_path, redis_url)
     try:
         _wait_until_ready(worker)
-        yield worker
-    finally:
+    except BaseException:
         _stop(worker)
-        flush_redis(redis_url)
+        raise
+    return worker
 
 
 def _wait_until_ready(worker: Worker) -> None:
