@@ -4,7 +4,7 @@
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import type { Num } from "./chartData";
+import type { Cell } from "./chartData";
 import { runsEn } from "./strings";
 
 export const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777", "#4b5563", "#65a30d"];
@@ -16,7 +16,7 @@ export interface ChartSeries {
 
 interface Props {
   /** [x, y1, y2, ...] (and with `band`, the last two arrays are the band's low and high edges of y1). */
-  data: Num[][];
+  data: Cell[][];
   series: ChartSeries[];
   band?: boolean;
   log?: boolean;
@@ -50,7 +50,7 @@ export function UPlotChart({ data, series, band, log, timeAxis, xLabel, height =
       cursor: { drag: { x: true, y: false } },
       series: [
         { label: xLabel },
-        ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: true, points: { show: false } })),
+        ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: false, points: { show: false } })),
         ...bandSeries,
       ],
       bands: band ? [{ series: [series.length + 2, series.length + 1], fill: "rgba(37, 99, 235, 0.15)" }] : undefined,

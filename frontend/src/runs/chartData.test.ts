@@ -28,6 +28,15 @@ describe("shapeHistory", () => {
     expect(shaped.y).toEqual([3, null, 1, 4]);
   });
 
+  it("keeps the nulls the server sends for NaN and infinities as gaps, in the line and its band", () => {
+    const h = history({ downsampled: true, value: [4, null, 2, 1], min: [3, null, 1, 0], max: [5, null, 3, 2] });
+    const { data } = uplotData(shapeHistory(h, "step"), { smoothing: 0.5, log: false });
+    expect(data[1][1]).toBeNull();
+    expect([data[2][1], data[3][1]]).toEqual([null, null]);
+    const aligned = alignSeries([{ x: [0, 10, 20], y: [1, null, 3] }, { x: [5], y: [7] }]);
+    expect(aligned[1]).toEqual([1, undefined, null, 3]); // a gap of its own stays; another run's x is spanned
+  });
+
   it("carries the min/max band of a downsampled series", () => {
     const h = history({ downsampled: true, count: 1_000_000, min: [3, 2, 1, 0], max: [5, 4, 3, 2] });
     const shaped = shapeHistory(h, "step");
@@ -82,8 +91,8 @@ describe("alignSeries", () => {
       ]),
     ).toEqual([
       [0, 1, 2, 4, 5],
-      [1, null, 2, 3, null],
-      [null, 10, 20, null, 30],
+      [1, undefined, 2, 3, undefined],
+      [undefined, 10, 20, undefined, 30],
     ]);
     expect(alignSeries([])).toEqual([[]]);
   });

@@ -83,9 +83,14 @@ export function uplotData(s: Shaped, opts: { smoothing: number; log: boolean }):
   return { data: [s.x, y], band: false };
 }
 
-/** Several series on one shared, ascending x (uPlot's "aligned" data): each y gets null where it has no
- * point at that x. Linear in the total number of points (a k-way merge over sorted inputs). */
-export function alignSeries(series: { x: number[]; y: Num[] }[]): Num[][] {
+/** A cell of aligned data: `null` is a gap of the run's own (NaN or ±Infinity, sent as null by the
+ * server), which the chart leaves blank; `undefined` only means another run has a point at that x, and
+ * the line is drawn across it (uPlot: `spanGaps: false` breaks lines at null, never at undefined). */
+export type Cell = Num | undefined;
+
+/** Several series on one shared, ascending x (uPlot's "aligned" data): each y gets undefined where it has
+ * no point at that x. Linear in the total number of points (a k-way merge over sorted inputs). */
+export function alignSeries(series: { x: number[]; y: Num[] }[]): Cell[][] {
   const xs: number[] = [];
   const idx = series.map(() => 0);
   for (;;) {
@@ -100,7 +105,7 @@ export function alignSeries(series: { x: number[]; y: Num[] }[]): Num[][] {
     });
   }
   const ys = series.map((s) => {
-    const out: Num[] = new Array(xs.length).fill(null);
+    const out: Cell[] = new Array(xs.length).fill(undefined);
     let j = 0;
     for (let i = 0; i < s.x.length; i++) {
       while (xs[j] < s.x[i]) j++;

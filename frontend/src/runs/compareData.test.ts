@@ -39,8 +39,8 @@ describe("overlay", () => {
     expect(charts.get("train.loss")).toEqual({
       data: [
         [0, 1, 2],
-        [1, null, 2],
-        [null, 5, 6],
+        [1, undefined, 2],
+        [undefined, 5, 6],
       ],
       runs: [0, 1],
     });

@@ -1,5 +1,5 @@
 // The compare page's data, shaped for its tables and plots (pure, so it is unit-tested).
-import { alignSeries, ema, positiveOnly, shapeHistory, type Num, type XMode } from "./chartData";
+import { alignSeries, type Cell, ema, positiveOnly, shapeHistory, type XMode } from "./chartData";
 import type { CompareResult, History } from "./types";
 
 /** A numeric column per run (null where a run lacks it), for plot axes. */
@@ -39,14 +39,14 @@ export function overlay(
   runIds: string[],
   mode: XMode,
   opts: { smoothing: number; log: boolean },
-): Map<string, { data: Num[][]; runs: number[] }> {
+): Map<string, { data: Cell[][]; runs: number[] }> {
   const byKey = new Map<string, History[]>();
   for (const h of histories) {
     const list = byKey.get(h.key) ?? [];
     list.push(h);
     byKey.set(h.key, list);
   }
-  const charts = new Map<string, { data: Num[][]; runs: number[] }>();
+  const charts = new Map<string, { data: Cell[][]; runs: number[] }>();
   for (const [key, list] of [...byKey].sort(([a], [b]) => a.localeCompare(b))) {
     const ordered = list
       .map((h) => ({ h, slot: runIds.indexOf(h.run ?? "") }))
