@@ -9,9 +9,11 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from django.conf import settings
 from django.utils import timezone
 
@@ -79,6 +81,15 @@ def test_readiness_names_an_unreachable_broker_while_liveness_stays_ok(client: A
     assert ready.json() == {"status": "unavailable", "checks": {"database": "ok", "broker": "unavailable"}}
     assert ready["Cache-Control"].startswith("max-age=0")
     assert client.get("/healthz").status_code == 200
+
+
+def test_the_helm_chart_asks_readyz_for_readiness_and_healthz_for_liveness() -> None:
+    chart = Path(settings.BASE_DIR) / "deploy" / "helm" / "em"
+    web = yaml.safe_load((chart / "values.yaml").read_text())["web"]
+    assert (web["readinessPath"], web["probePath"]) == ("/readyz", "/healthz")
+    template = (chart / "templates" / "web-deployment.yaml").read_text()
+    readiness, liveness = template.split("readinessProbe:")[1].split("livenessProbe:")
+    assert ".Values.web.readinessPath" in readiness and ".Values.web.probePath" in liveness.split("resources:")[0]
 
 
 # --- the commit and the outbox ----------------------------------------------------------------------------

@@ -103,11 +103,11 @@ initContainers:
 
 {{/* The web probes' request: an allowed Host and https, as the ingress sends. */}}
 {{- define "em.webProbe" -}}
-path: {{ .Values.web.probePath }}
+path: {{ .path }}
 port: http
 httpHeaders:
   - name: Host
-    value: {{ first .Values.allowedHosts | trimPrefix "." | quote }}
+    value: {{ first .root.Values.allowedHosts | trimPrefix "." | quote }}
   - name: X-Forwarded-Proto
     value: https
 {{- end }}
