@@ -70,8 +70,9 @@ class Server:
                 self.process.wait()
 
 
-def start_em(repo: Path, workers: int = 2) -> Server:
-    """gunicorn serving EM with the settings this process was set up with (same database, data dir)."""
+def start_em(repo: Path, workers: int = 2, threads: int = 1) -> Server:
+    """gunicorn serving EM with the settings this process was set up with (same database, data dir);
+    `threads` > 1 uses the gthread worker, as deploy/gunicorn.conf.py does in production."""
     port = free_port()
     env = dict(os.environ)
     env["EM_ALLOWED_HOSTS"] = f"{HOST},localhost,testserver"
@@ -86,6 +87,28 @@ def start_em(repo: Path, workers: int = 2) -> Server:
         "--timeout",
         "300",
     ]
+    if threads > 1:
+        argv += ["--threads", str(threads)]
     server = Server("em-gunicorn", argv, port, env, repo)
     server.wait_ready("/healthz")
     return server
+
+
+def start_celery_worker(repo: Path, queues: str = "default,index") -> Server:
+    """A real `celery worker` on the broker in EM_REDIS_URL, with this process's settings (same database
+    and blob directory); ready once it answers a ping. Stopped like a server, by its process group."""
+    from em.celery import app
+
+    env = dict(os.environ, PYTHONPATH=str(repo), PYTHONUNBUFFERED="1")
+    hostname = f"em-bench-{os.getpid()}@localhost"
+    argv = [
+        sys.executable, "-m", "celery", "-A", "em.celery", "worker", "--pool=solo", "-Q", queues,
+        "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=WARNING", f"--hostname={hostname}",
+    ]  # fmt: skip
+    worker = Server("em-celery", argv, 0, env, repo)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and worker.process.poll() is None:
+        if any(hostname in reply for reply in app.control.ping(timeout=0.5)):
+            return worker
+    worker.stop()
+    raise SystemExit(f"the celery worker did not answer a ping (log {worker.log}):\n{worker.log.read_text()[-3000:]}")
