@@ -23,6 +23,7 @@ from accounts import services as account_services
 from em.access import Level
 from em.models import Node
 from em.services import sharing, trash
+from tests.assethub_schema_examples import ASSET_EXAMPLES
 from tests.factories import folder, root
 from tests.run_helpers import attach_files, make_run
 
@@ -203,6 +204,7 @@ EXAMPLES: dict[str, list[Call]] = {
         lambda c, w: c.generic("PUT", f"/api/v1/blobs/{sha(b'blob')}", b"blob", content_type="application/octet-stream")
     ],
 }
+EXAMPLES.update(ASSET_EXAMPLES)  # the Asset Hub's operations, kept beside its own tests
 
 
 @pytest.fixture(scope="module")
