@@ -330,4 +330,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("EM_LOG_LEVEL", default="INFO")},
+    # django-axes logs every successful sign-in's counter reset at INFO; lockouts are WARNING and stay.
+    "loggers": {"axes": {"level": "WARNING"}},
 }
