@@ -22,7 +22,7 @@ from em.access import Access, Level
 from em.models import Node
 from em.services import blobs, uploads
 from em.services.uploads import BlobsMissing
-from em.services.validation import check_text, json_object
+from em.services.validation import InvalidPath, check_text, json_object
 
 from ..models import MAIN, Branch, StagedChange, Version
 from .assets import asset_access
@@ -132,7 +132,7 @@ def _check_blobs(changes: list[StagedChange]) -> None:
 
 
 def apply(base: dict[str, Entry], changes: list[StagedChange]) -> list[Entry]:
-    """`base` with `changes` applied, re-checked as a whole (no path both a file and a folder)."""
+    """`base` with `changes` applied, checked as a whole (no path both a file and a folder)."""
     files = dict(base)
     for change in changes:
         if change.op == StagedChange.Op.DELETE:
@@ -140,7 +140,17 @@ def apply(base: dict[str, Entry], changes: list[StagedChange]) -> list[Entry]:
         else:
             mtime = change.mtime.isoformat() if change.mtime else None
             files[change.path] = {"path": change.path, "sha256": change.sha256, "size": change.size, "mtime": mtime}
-    return uploads.validate_files(list(files.values()))
+    _check_shape(files)
+    return list(files.values())
+
+
+def _check_shape(files: dict[str, Entry]) -> None:
+    """Refuse a path that would be both a file and a folder. Each entry was checked when it was staged
+    or committed before, so only the whole is checked here, not every path again."""
+    folders = {path[:cut] for path in files for cut, ch in enumerate(path) if ch == "/"}
+    clash = sorted(folders & files.keys())
+    if clash:
+        raise InvalidPath(f"{clash[0]} is both a file and a folder.", detail={"paths": clash[:10]})
 
 
 def commit(
