@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from em.api.pagination import PagePagination
-from em.api.uploads import _FILES, NodeArchiveView, NodeFileView, _file_json
+from em.api.uploads import NODE_FILES, NodeArchiveView, NodeFileView, file_json
 from em.models import ManifestEntry, Node
 
 from ..models import MAIN
@@ -47,7 +47,7 @@ class AtRef(AssetView):
 class FilesView(AtRef):
     @extend_schema(
         parameters=[REF, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
-        responses=page_of("AssetFilePage", _FILES),
+        responses=page_of("AssetFilePage", NODE_FILES),
         summary="The files of a version, in path order",
         operation_id="assets_files_list",
     )
@@ -55,7 +55,7 @@ class FilesView(AtRef):
         entries = ManifestEntry.objects.filter(manifest=self.node.manifest_id or 0).select_related("blob")
         paginator = PagePagination()
         page = paginator.paginate_queryset(entries.order_by("path"), request, view=self)
-        return paginator.get_paginated_response([_file_json(e) for e in page or []])
+        return paginator.get_paginated_response([file_json(e) for e in page or []])
 
 
 class FileView(AtRef, NodeFileView):

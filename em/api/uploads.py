@@ -228,7 +228,7 @@ class BlobView(APIView):
         return Response({"sha256": sha256, "size": received.blob.size}, status=code, headers=headers)
 
 
-def _file_json(entry: ManifestEntry) -> dict[str, Any]:
+def file_json(entry: ManifestEntry) -> dict[str, Any]:
     return {
         "path": entry.path,
         "size": entry.size,
@@ -238,7 +238,7 @@ def _file_json(entry: ManifestEntry) -> dict[str, Any]:
     }
 
 
-_FILES = inline_serializer(
+NODE_FILES = inline_serializer(
     "NodeFile",
     {
         "path": serializers.CharField(),
@@ -254,9 +254,9 @@ _FILES = inline_serializer(
 class NodeFilesView(NodeView):
     permission_classes = [ApiKeyScopeOrPublicRead]
 
-    @extend_schema(responses=_FILES, summary="The files a run or artifact holds")
+    @extend_schema(responses=NODE_FILES, summary="The files a run or artifact holds")
     def get(self, request: Request, node_id: UUID) -> Response:
-        return Response([_file_json(e) for e in blobs.manifest_files(self.node).values()])
+        return Response([file_json(e) for e in blobs.manifest_files(self.node).values()])
 
 
 def _byte_range(header: str, size: int) -> tuple[int, int] | None:
