@@ -122,7 +122,9 @@ def em_worker(
         flush_redis(redis_url)
 
 
-def start_worker(redis_url: str, log_dir: Path, *, name: str = "em-test", env: dict[str, str] | None = None) -> Worker:
+def start_worker(
+    redis_url: str, log_dir: Path, *, name: str = "em-test", env: dict[str, str] | None = None, pool: str = "solo"
+) -> Worker:
     """A `celery worker` subprocess on the test database and `redis_url`, answering pings; `env` adds to
     (or overrides) its environment. The caller stops it (`_stop`) or kills it."""
     db_url = database_url(connection.settings_dict)
@@ -143,7 +145,7 @@ def start_worker(redis_url: str, log_dir: Path, *, name: str = "em-test", env: d
     hostname = f"{name}-{os.getpid()}@localhost"
     command = [
         sys.executable, "-m", "celery", "-A", "em.celery", "worker",
-        "--pool=solo", "--concurrency=1", "-Q", QUEUES,
+        f"--pool={pool}", "--concurrency=1", "-Q", QUEUES,
         "--without-heartbeat", "--without-gossip", "--without-mingle",
         "--loglevel=INFO", f"--hostname={hostname}",
     ]  # fmt: skip

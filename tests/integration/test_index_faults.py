@@ -96,6 +96,33 @@ def test_a_worker_killed_mid_index_is_replaced_and_the_run_indexed_exactly_once(
         flush_redis(celery_through_redis)
 
 
+def test_an_index_past_its_soft_time_limit_ends_failed_with_the_reason(
+    celery_through_redis: str, django_db_setup: None, alice: Any, tmp_path: Path
+) -> None:
+    flush_redis(celery_through_redis)
+    gate = tmp_path / "gate"
+    gate.touch()  # held until the limit strikes (prefork enforces time limits; solo does not)
+    worker = start_worker(
+        celery_through_redis, tmp_path, name="slow", env={"EM_TEST_INDEX_GATE": str(gate)}, pool="prefork"
+    )
+    try:
+        node = pending_run(alice, "slow")
+        # The limits travel in the message, from the sender's settings: as a web process with EM_TASK_TIME_LIMIT=4.
+        tasks.index_run.apply_async((str(node.pk),), time_limit=4, soft_time_limit=2)
+        wait_for(lambda: Run.objects.get(node=node).index_state != IndexState.PENDING, 30, "the run settled")
+        run = Run.objects.get(node=node)
+        assert run.index_state == IndexState.FAILED
+        assert run.index_errors == [
+            {
+                "file": "",
+                "message": "indexing took longer than its time limit and was stopped (EM_TASK_TIME_LIMIT sets it)",
+            }
+        ]
+    finally:
+        _stop(worker)
+        flush_redis(celery_through_redis)
+
+
 def test_a_commit_with_the_broker_unreachable_is_indexed_by_the_sweep_once_it_is_back(
     em_worker: Worker, key_client: Any, alice: Any, settings: Any
 ) -> None:
