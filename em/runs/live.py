@@ -88,28 +88,27 @@ def _floats(key: str, field: str, items: list[Any]) -> np.ndarray:
 
 def _timestamps(key: str, items: list[Any]) -> np.ndarray:
     """Seconds since the epoch, 1970 to 9999; ISO 8601 strings are accepted too (what bundles hold)."""
-    seconds = []
-    for index, item in enumerate(items):
-        if type(item) in _NUMBER_TYPES or not isinstance(item, str):
-            seconds.append(item)
-            continue
-        try:
-            moment = datetime.fromisoformat(item)
-        except ValueError:
-            raise _bad(key, "timestamp", index, "is neither seconds since 1970 nor an ISO 8601 time") from None
-        seconds.append((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+    seconds = (
+        items if set(map(type, items)) <= _NUMBER_TYPES else [_seconds(key, i, item) for i, item in enumerate(items)]
+    )
     array = _floats(key, "timestamp", seconds)
     outside = (array < 0) | (array > LATEST_TIMESTAMP)
     if outside.any():
         index = int(np.flatnonzero(outside)[0])
-        raise _bad(
-            key,
-            "timestamp",
-            index,
-            f"is {seconds[index]} s, outside 1970-9999; timestamps are seconds since 1970 (milliseconds? divide by "
-            "1000)",
-        )
+        why = f"is {array[index]:g} s, outside 1970-9999; timestamps are seconds since 1970"
+        raise _bad(key, "timestamp", index, f"{why} (milliseconds? divide by 1000)")
     return array
+
+
+def _seconds(key: str, index: int, item: Any) -> Any:
+    """An ISO 8601 time as seconds since 1970 (naive means UTC); anything else as it is, for `_floats`."""
+    if not isinstance(item, str):
+        return item
+    try:
+        moment = datetime.fromisoformat(item)
+    except ValueError:
+        raise _bad(key, "timestamp", index, "is neither seconds since 1970 nor an ISO 8601 time") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _points(key: str, body: Any, now: float) -> Points:
