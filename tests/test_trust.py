@@ -325,3 +325,24 @@ def test_an_editors_patch_and_move_read_the_grants_once_whatever_the_depth(depth
     assert _grant_reads(move) == 1
     assert len(patch) <= 8
     assert len(move) <= 18
+
+
+# --- body-less writes refuse a body, like every other write refuses an unknown key ------------------------
+
+
+def test_a_body_sent_to_a_bodiless_write_is_refused_and_changes_nothing(alice, api):
+    doomed = folder(root(alice), "doomed")
+    refused = api(alice).delete(f"/api/v1/nodes/{doomed.pk}", {"permanently": True}, format="json")
+    assert refused.status_code == 400
+    assert "permanently" in refused.json()["error"]["message"]
+    assert Node.objects.live().filter(pk=doomed.pk).exists()
+    assert api(alice).delete(f"/api/v1/nodes/{doomed.pk}").status_code == 204
+    refused = api(alice).post(f"/api/v1/nodes/{doomed.pk}/restore", {"to": "/elsewhere"}, format="json")
+    assert refused.status_code == 400
+    assert api(alice).post(f"/api/v1/nodes/{doomed.pk}/restore").status_code == 200
+
+
+def test_account_requests_refuse_unknown_keys_too(alice, api):
+    response = api(alice).post("/api/v1/keys", {"name": "ci", "scope": "read", "owner": "bob"}, format="json")
+    assert response.status_code == 400
+    assert "owner" in response.json()["error"]["message"]

@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 from rest_framework import serializers
 
 from accounts.models import ApiKey
+from em.api.strict import StrictSerializer
 
 
 class MeSerializer(serializers.Serializer):
@@ -28,7 +29,7 @@ class ApiKeySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ApiKeyCreateSerializer(serializers.Serializer):
+class ApiKeyCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=1000)
     scope = serializers.ChoiceField(choices=ApiKey.Scope.choices, default=ApiKey.Scope.WRITE)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
@@ -59,9 +60,9 @@ class GroupSerializer(serializers.ModelSerializer):
         return sorted(m.user.username for m in managers.all())
 
 
-class GroupCreateSerializer(serializers.Serializer):
+class GroupCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=1000)
 
 
-class UsernameSerializer(serializers.Serializer):
+class UsernameSerializer(StrictSerializer):
     username = serializers.CharField()

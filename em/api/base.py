@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from em import access, errors
 from em.access import Access, Checker, Level
+from em.api.strict import refuse_unknown
 from em.models import Node, Run
 from em.runs import services as run_services
 
@@ -44,6 +45,8 @@ class NodeView(CheckedView):
     trashed: ClassVar[bool] = False
     # The level each HTTP method needs on the node; a method not listed needs edit.
     needs: ClassVar[Mapping[str, Level]] = READS
+    # Methods that take no body: a body sent anyway is refused (a key nobody reads changes nothing silently).
+    bodiless: ClassVar[frozenset[str]] = frozenset({"DELETE"})
 
     access: Access
 
@@ -60,6 +63,8 @@ class NodeView(CheckedView):
             raise errors.NotFound(self.not_found)
         self.checker.levels([node, *self.also_named(request)])  # one read of the grants for all of them
         self.access = self.checker.check(node, self.need(request), not_found=self.not_found)
+        if request.method in self.bodiless:
+            refuse_unknown(request.data, [])
 
     def need(self, request: Request) -> Level:
         if self.trashed:

@@ -29,7 +29,7 @@ from em.access import Checker
 from em.api.base import RunView
 from em.api.run_detail import present_run_detail, run_rows
 from em.api.search import RunSearchView
-from em.api.serializers import StrictSerializer, refuse_unknown
+from em.api.strict import StrictSerializer, refuse_unknown
 from em.models import MetricSeries, Node
 from em.runs import compare, metrics, selectors
 from em.runs import live as live_metrics

@@ -30,7 +30,8 @@ from accounts.permissions import ApiKeyScopeOrPublicRead
 from em.access import Checker
 from em.api.pagination import PagePagination
 from em.api.run_detail import run_rows
-from em.api.serializers import NodeSerializer, StrictSerializer
+from em.api.serializers import NodeSerializer
+from em.api.strict import StrictSerializer
 from em.models import NodeQuerySet
 from em.runs.selectors import counted_ids, export_batches, run_keys, runs_by_id, search_runs
 from em.services import lookup

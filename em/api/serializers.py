@@ -7,49 +7,18 @@ constant number of queries, and hands them to `NodeSerializer` through the conte
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from em import access
+from em.api.strict import StrictSerializer
 from em.models import Kind, Node
 from em.services.paths import display_paths
 from em.services.sharing import Share
-
-
-def refuse_unknown(data: Any, known: Iterable[str]) -> None:
-    """A 400 naming every key of `data` outside `known`: a request says only what the endpoint reads.
-
-    Why: a key the endpoint does not read changes what the request means without a word; `folder_path`
-    sent to bulk delete (which takes `folder`) was dropped, and the caller's runs went to the trash
-    everywhere instead of in one folder (issue 8). Bodies parsed by hand call this; serializers derive
-    from `StrictSerializer`, which does.
-    """
-    if not isinstance(data, Mapping):
-        return
-    allowed = set(known)
-    unknown = sorted(str(key) for key in data if key not in allowed)
-    if unknown:
-        takes = ", ".join(f"`{name}`" for name in sorted(allowed)) or "no fields"
-        raise serializers.ValidationError({key: [f"Unknown field; this endpoint takes {takes}."] for key in unknown})
-
-
-class StrictSerializer(serializers.Serializer):
-    """The base of every request serializer (body or query): a key no field names is refused, not dropped.
-
-    `read_elsewhere` names keys that arrive in the same mapping but are read by someone else, such as
-    pagination's `page` and `page_size` beside a search's query.
-    """
-
-    read_elsewhere: ClassVar[frozenset[str]] = frozenset()
-
-    def to_internal_value(self, data: Any) -> Any:
-        writable = [name for name, field in self.fields.items() if not field.read_only]
-        refuse_unknown(data, [*writable, *self.read_elsewhere])
-        return super().to_internal_value(data)
 
 
 class NodePresenter:

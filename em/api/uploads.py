@@ -27,7 +27,8 @@ from accounts.permissions import ApiKeyScopeOrPublicRead
 from em import errors
 from em.api.base import NodeView
 from em.api.errors import error_body
-from em.api.serializers import NodeSerializer, StrictSerializer, present_one, refuse_unknown
+from em.api.serializers import NodeSerializer, present_one
+from em.api.strict import StrictSerializer, refuse_unknown
 from em.models import ManifestEntry, Node, Upload
 from em.services import archives, blobs, uploads
 

@@ -170,6 +170,7 @@ class NodeMoveView(NodeView):
 
 class NodeRestoreView(NodeView):
     trashed = True
+    bodiless = frozenset({"POST"})
 
     @extend_schema(request=None, responses=NodeSerializer, summary="Restore from the trash (its owner only)")
     def post(self, request: Request, node_id: UUID) -> Response:
