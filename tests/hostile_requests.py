@@ -138,6 +138,30 @@ def with_key(body: Any, path: Path, key: str) -> Any:
     return [with_key(item, rest, key) if i == head else item for i, item in enumerate(body)]
 
 
+def fill(value: Any, ids: dict[str, str]) -> Any:
+    """`value` with `{name}` placeholders in its strings replaced by the ids of a test's world."""
+    if isinstance(value, str):
+        return value.format(**ids) if value.startswith("{") or "/{" in value else value
+    if isinstance(value, dict):
+        return {k: fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v, ids) for v in value]
+    return value
+
+
+def mutations(body: Any) -> list[tuple[str, Any]]:
+    """(what was done, the body) for each hostile value in place of each field (and of the whole body),
+    and each hostile key added to each object."""
+    cases: list[tuple[str, Any]] = []
+    for path in [(), *leaf_paths(body)]:
+        for name, value in HOSTILE_VALUES.items():
+            cases.append((f"{'.'.join(map(str, path)) or 'body'} = {name}", replaced(body, path, value)))
+    for path in object_paths(body):
+        for name, key in HOSTILE_KEYS.items():
+            cases.append((f"{'.'.join(map(str, path)) or 'body'} + {name}", with_key(body, path, key)))
+    return cases
+
+
 @dataclass
 class Outcome:
     status: int

@@ -22,17 +22,7 @@ from em.access import Level
 from em.models import Kind, MetricSeries, Node, Run, Upload
 from em.services import sharing
 from tests.factories import folder, root
-from tests.hostile_requests import (
-    HOSTILE_KEYS,
-    HOSTILE_QUERY,
-    HOSTILE_VALUES,
-    leaf_paths,
-    object_paths,
-    replaced,
-    send,
-    to_json,
-    with_key,
-)
+from tests.hostile_requests import HOSTILE_QUERY, fill, mutations, send, to_json
 from tests.run_helpers import make_run
 
 pytestmark = pytest.mark.django_db
@@ -173,16 +163,6 @@ SEGMENTS: list[tuple[str, str]] = [
 ]
 
 
-def _fill(value: Any, ids: dict[str, str]) -> Any:
-    if isinstance(value, str):
-        return value.format(**ids) if value.startswith("{") or "/{" in value else value
-    if isinstance(value, dict):
-        return {k: _fill(v, ids) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fill(v, ids) for v in value]
-    return value
-
-
 def _read_everything(world: World) -> list[str]:
     """Every read endpoint over everything alice has now, as alice and as bob (who sees `f`)."""
     problems = []
@@ -205,23 +185,12 @@ def _read_everything(world: World) -> list[str]:
     return problems
 
 
-def _mutations(body: Any) -> list[tuple[str, Any]]:
-    cases: list[tuple[str, Any]] = []
-    for path in [(), *leaf_paths(body)]:
-        for name, value in HOSTILE_VALUES.items():
-            cases.append((f"{'.'.join(map(str, path)) or 'body'} = {name}", replaced(body, path, value)))
-    for path in object_paths(body):
-        for name, key in HOSTILE_KEYS.items():
-            cases.append((f"{'.'.join(map(str, path)) or 'body'} + {name}", with_key(body, path, key)))
-    return cases
-
-
 @pytest.mark.parametrize("name", list(WRITES))
 def test_hostile_bodies_never_answer_500(name: str, world: World) -> None:
     method, url, body = WRITES[name]
-    url, body = f"/api/v1/{_fill(url, world.ids)}", _fill(body, world.ids)
+    url, body = f"/api/v1/{fill(url, world.ids)}", fill(body, world.ids)
     problems = []
-    for case, mutated in _mutations(body):
+    for case, mutated in mutations(body):
         outcome = send(world.client, method, url, to_json(mutated))
         if outcome.problem:
             problems.append(f"{method} {url} {case}: {outcome.problem}")
@@ -240,7 +209,7 @@ def _last_upload(world: World) -> str:
 @pytest.mark.parametrize("name", list(QUERIES))
 def test_hostile_query_parameters_never_answer_500(name: str, world: World) -> None:
     method, url, parameters = QUERIES[name]
-    url = f"/api/v1/{_fill(url, world.ids)}"
+    url = f"/api/v1/{fill(url, world.ids)}"
     problems = []
     for parameter in parameters:
         for case, value in HOSTILE_QUERY.items():
