@@ -53,10 +53,10 @@ def test_a_live_run_streams_its_metrics_and_ends_complete(signed_in, alice):
         assert run.live is not None, "live mode did not start"
         for step in range(1, 501):
             run.log("training", {"loss": 1.0 / step, "acc": step / 500}, step=step, epoch=step // 100)
-        run.log("val", {"loss": float("nan")}, step=500)  # refused by JSON, kept in the bundle
+        run.log("val", {"loss": float("nan")}, step=500)  # a diverged value is data, live and in the bundle
     assert run.live.error is None
     assert run.live.dropped == 0
-    assert run.live.sent == 1000
+    assert run.live.sent == 1001
     node = Node.objects.get(name="streamed", kind=Kind.RUN)
     assert str(node.pk) == run.remote_id
     assert node.parent.name == "live"
@@ -65,6 +65,8 @@ def test_a_live_run_streams_its_metrics_and_ends_complete(signed_in, alice):
     assert detail["run"]["ended_at"] is not None
     assert detail["metrics"]["train.loss"]["count"] == 500
     assert detail["metrics"]["train.acc"]["latest"] == 1.0
+    assert detail["metrics"]["val.loss"]["count"] == 1
+    assert detail["metrics"]["val.loss"]["latest"] is None
     history = signed_in.get(f"runs/{run.remote_id}/metrics/train.loss", {"max_points": 1000})
     assert history["step"][:3] == [1, 2, 3]
     assert history["value"][-1] == pytest.approx(1 / 500)

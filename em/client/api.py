@@ -168,8 +168,9 @@ def create_live_run(client: Client, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def append_metrics(client: Client, run_id: str, metrics: dict[str, dict[str, list[Any]]]) -> int:
-    """Append columnar batches `{key: {step, epoch, timestamp, value}}`; the number of points stored."""
-    answer = client.request("POST", f"runs/{run_id}/metrics", json={"metrics": metrics})
+    """Append columnar batches `{key: {step, epoch, timestamp, value}}`; the number of points stored.
+    A NaN or infinite value is data, sent as a `NaN` / `Infinity` token."""
+    answer = client.request("POST", f"runs/{run_id}/metrics", json={"metrics": metrics}, nan_tokens=True)
     return int(answer.get("appended", 0)) if isinstance(answer, dict) else 0
 
 

@@ -7,6 +7,7 @@ as it is. Pagination is followed here, once, for every list endpoint.
 
 from __future__ import annotations
 
+import json as jsonlib
 import socket
 from collections.abc import Iterator, Mapping
 from typing import Any, NoReturn
@@ -68,8 +69,18 @@ class Client:
         """The absolute URL of an API path such as `nodes/resolve`."""
         return self.api_root + path.lstrip("/")
 
-    def request(self, method: str, path: str, *, params: Params | None = None, json: Any = None) -> Any:
-        """Send one request; the decoded JSON body (None for an empty one), or a ClientError."""
+    def request(
+        self, method: str, path: str, *, params: Params | None = None, json: Any = None, nan_tokens: bool = False
+    ) -> Any:
+        """Send one request; the decoded JSON body (None for an empty one), or a ClientError.
+
+        With `nan_tokens`, NaN and ±infinity in `json` travel as the tokens `NaN`, `Infinity`, `-Infinity`
+        (which strict JSON lacks): only for endpoints that read them as data, like live metrics.
+        """
+        if nan_tokens:
+            body = jsonlib.dumps(json, allow_nan=True, separators=(",", ":")).encode()
+            headers = {"Content-Type": "application/json"}
+            return self._decode(self._send(method, path, params=params, data=body, headers=headers))
         return self._decode(self._send(method, path, params=params, json=json))
 
     def transfer(

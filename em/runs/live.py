@@ -1,10 +1,11 @@
 """Live logging: batches of metric points sent by a training run while it is Running.
 
 What arrives is checked whole before anything is written — the arrays of a key have the same length,
-steps and epochs are whole numbers, values finite, timestamps seconds within years 1970-9999 — and a
-bad item is named by key and index, so the SDK can say exactly which `run.log` call was wrong. Then
-every series of the batch is appended in one transaction (created on first use), with the run row
-locked so that two clients logging to the same run append one after the other.
+steps and epochs are whole numbers, values numbers (NaN and ±infinity are data), timestamps seconds
+within years 1970-9999 — and a bad item is named by key and index, so the SDK can say exactly which
+`run.log` call was wrong. Then every series of the batch is appended in one transaction (created on
+first use), with the run row locked so that two clients logging to the same run append one after the
+other.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def _integers(key: str, field: str, items: list[Any], *, nullable: bool = False)
 
 
 def _floats(key: str, field: str, items: list[Any]) -> np.ndarray:
-    """Finite numbers as float64: NaN and ±infinity are refused, naming the first one."""
+    """Numbers as float64. NaN and ±infinity are data (a diverged loss is worth seeing): they are stored,
+    kept out of min and max, and read back as null (em.runs.metrics)."""
     if not set(map(type, items)) <= _NUMBER_TYPES:
         raise _bad(key, field, _first_of_wrong_type(items, _NUMBER_TYPES), "is not a number")
     try:
@@ -79,10 +81,6 @@ def _floats(key: str, field: str, items: list[Any]) -> np.ndarray:
     except OverflowError:  # an integer beyond float64
         index = next(i for i, item in enumerate(items) if abs(item) > np.finfo(np.float64).max)
         raise _bad(key, field, index, "is out of range") from None
-    finite = np.isfinite(array)
-    if not finite.all():
-        index = int(np.flatnonzero(~finite)[0])
-        raise _bad(key, field, index, f"is {array[index]}; values must be finite numbers")
     return array
 
 
