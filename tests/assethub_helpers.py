@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import Any
 
-import pytest
 from rest_framework.test import APIClient
 
 
@@ -18,17 +16,6 @@ def listing(files: dict[str, bytes]) -> list[dict[str, Any]]:
     return [
         {"path": p, "size": len(b), "sha256": sha(b), "mtime": "2026-03-01T10:15:19+08:00"} for p, b in files.items()
     ]
-
-
-@pytest.fixture
-def private_storage(settings: Any, tmp_path: Path) -> Path:
-    storage = tmp_path / "storage"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(storage)}},
-    }
-    settings.EM_UPLOAD_SCRATCH_DIR = tmp_path / "scratch"
-    return storage
 
 
 def put(client: APIClient, data: bytes, digest: str | None = None) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -105,3 +106,15 @@ def key_client() -> Callable[..., APIClient]:
         return c
 
     return client
+
+
+@pytest.fixture
+def private_storage(settings: Any, tmp_path: Path) -> Path:
+    """Storage and upload scratch directories of the test's own, so what it finds on disk is what it made."""
+    storage = tmp_path / "storage"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(storage)}},
+    }
+    settings.EM_UPLOAD_SCRATCH_DIR = tmp_path / "scratch"
+    return storage

@@ -1,6 +1,6 @@
 """Asset Hub versioning through the API, with real bytes: commits, tags, branches, diff, merge, refs.
 
-Every test gets its own storage and scratch directories (`private_storage`).
+Every test gets its own storage and scratch directories (`private_storage`, in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ import pytest
 
 from assethub.models import Branch, StagedChange, Tag, Version
 from em.models import Node
-from tests.assethub_helpers import commit, create, private_storage, put, sha, stage
+from tests.assethub_helpers import commit, create, put, sha, stage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_storage")]
-__all__ = ["private_storage"]
 
 WEIGHTS = b"\x00weights-v1" * 1000
 CONFIG = b"layers: 50\n"

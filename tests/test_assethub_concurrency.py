@@ -15,11 +15,10 @@ from assethub.services.files import entries_of
 from em.access import Checker
 from em.models import Node
 from em.services import blobs
-from tests.assethub_helpers import listing, private_storage, sha
+from tests.assethub_helpers import listing, sha
 from tests.test_concurrency import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("private_storage")]
-__all__ = ["private_storage"]
 
 
 def send(user: Any, data: bytes) -> None:

@@ -13,10 +13,9 @@ from assethub.models import Branch, StagedChange, Tag, Version
 from em.access import Level
 from em.models import Blob, Manifest, Node
 from em.services import blobs, sharing
-from tests.assethub_helpers import commit, create, listing, private_storage, put, sha, stage
+from tests.assethub_helpers import commit, create, listing, put, sha, stage
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_storage")]
-__all__ = ["private_storage"]
 PATH = "/alice/t9k-assethub/model/resnet"
 
 

@@ -22,18 +22,7 @@ from em.models import Blob, IndexState, LineageEdge, Manifest, ManifestEntry, No
 from em.services import blobs, sharing, trash
 from tests.factories import folder, root
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def private_storage(settings, tmp_path: Path) -> Path:
-    storage = tmp_path / "storage"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(storage)}},
-    }
-    settings.EM_UPLOAD_SCRATCH_DIR = tmp_path / "scratch"
-    return storage
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_storage")]
 
 
 def sha(data: bytes) -> str:

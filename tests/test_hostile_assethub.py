@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from tests.assethub_helpers import commit, create, private_storage, sha  # noqa: F401  # a fixture
+from tests.assethub_helpers import commit, create, sha
 from tests.hostile_requests import HOSTILE_QUERY, fill, mutations, send, to_json
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +51,7 @@ SEGMENTS = [
 
 
 @pytest.fixture
-def world(alice: Any, api: Any, private_storage: Any) -> tuple[APIClient, dict[str, str]]:  # noqa: F811
+def world(alice: Any, api: Any, private_storage: Any) -> tuple[APIClient, dict[str, str]]:
     client = api(alice)
     asset = create(client, "m", parent_path=MODELS, make_folder=True)["id"]
     version = commit(client, asset, add={"a.txt": b"one", "w/model.bin": b"abc"})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
 
@@ -163,39 +162,3 @@ def test_history_of_a_missing_metric_is_not_found(live, alice, api):
     client = api(alice)
     assert client.get(f"/api/v1/runs/{live.pk}/metrics/train.nothing").status_code == 404
     assert client.get(f"/api/v1/runs/{live.pk}/metrics/train.x?max_points=1").status_code == 400
-
-
-@pytest.mark.postgres
-def test_live_logging_throughput(live, alice, api, capsys):
-    """ARCHITECTURE.md §6: ≥ 200,000 points/s from one client, in batches of 10,000 points.
-
-    The best of three rounds, so that another process on the machine does not decide the result.
-    """
-    client = api(alice)
-    rounds, batches, size = 3, 10, 10_000
-    bodies = [
-        json.dumps(
-            {
-                "metrics": {
-                    "train.loss": {
-                        "step": list(range(i * size, (i + 1) * size)),
-                        "timestamp": [1.7e9 + s / 10 for s in range(i * size, (i + 1) * size)],
-                        "value": np.random.default_rng(i).random(size).tolist(),
-                    }
-                }
-            }
-        )
-        for i in range(rounds * batches)
-    ]
-    rates = []
-    for r in range(rounds):
-        started = time.perf_counter()
-        for body in bodies[r * batches : (r + 1) * batches]:
-            assert _raw(client, live, body).status_code == 200
-        rates.append(batches * size / (time.perf_counter() - started))
-    with capsys.disabled():
-        print(
-            f"\nlive logging: {', '.join(f'{rate:,.0f}' for rate in rates)} points/s (rounds of {batches} x {size:,})"
-        )
-    assert MetricSeries.objects.get(run=live, key="train.loss").count == rounds * batches * size
-    assert max(rates) >= 200_000

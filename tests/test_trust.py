@@ -9,7 +9,6 @@ unshare answering 200 with a body, and an editor taking a run out of its owner's
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,18 +20,7 @@ from em.models import Blob, BlobOwner, Kind, Node
 from em.services import sharing, trash
 from tests.factories import chain, folder, root
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def private_storage(settings: Any, tmp_path: Path) -> Path:
-    storage = tmp_path / "storage"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(storage)}},
-    }
-    settings.EM_UPLOAD_SCRATCH_DIR = tmp_path / "scratch"
-    return storage
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_storage")]
 
 
 def sha(data: bytes) -> str:

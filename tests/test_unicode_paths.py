@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given
@@ -100,6 +101,10 @@ def test_an_uploaded_nfd_name_is_listed_in_nfc(alice: Any, api: Any) -> None:
     node = client.post(f"/api/v1/uploads/{start.json()['id']}/commit").json()["node"]
     listed = client.get(f"/api/v1/nodes/{node['id']}/files").json()
     assert [f["path"] for f in listed] == [NFC_NAME]
+    for spelling in (NFC_NAME, NFD_NAME):  # a download by either spelling finds the one file
+        download = client.get(f"/api/v1/nodes/{node['id']}/files/{quote(spelling)}")
+        assert download.status_code == 200
+        assert b"".join(download.streaming_content) == data
 
 
 @pytest.mark.django_db

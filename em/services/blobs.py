@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import shutil
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -270,9 +271,11 @@ def manifest_files(node: Node) -> dict[str, ManifestEntry]:
 
 
 def file_entry(node: Node, path: str) -> ManifestEntry:
-    """One file of a node (with its blob), by path; one indexed query."""
+    """One file of a node (with its blob), by path, in whichever Unicode form the caller spelt it (paths are
+    stored NFC; older ones as sent); one indexed query."""
+    spellings = {path, unicodedata.normalize("NFC", path)}
     entry = (
-        ManifestEntry.objects.filter(manifest_id=node.manifest_id, path=path).select_related("blob").first()
+        ManifestEntry.objects.filter(manifest_id=node.manifest_id, path__in=spellings).select_related("blob").first()
         if node.manifest_id is not None
         else None
     )
