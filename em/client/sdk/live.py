@@ -10,7 +10,6 @@ attempts; the run goes on, offline.
 from __future__ import annotations
 
 import collections
-import math
 import threading
 import time
 from datetime import datetime
@@ -109,14 +108,12 @@ class LiveStream:
 def columns(batches: list[Batch]) -> dict[str, dict[str, list[Any]]]:
     """The request body: one column set per `<stage>.<name>` key, points in logging order.
 
-    NaN and infinities are left out: JSON cannot carry them and the server refuses them; the bundle
-    keeps them.
+    NaN and infinities are sent as the tokens `NaN`, `Infinity` and `-Infinity` (what Python's json
+    writes); the live endpoint reads them as data, as the bundle keeps them.
     """
     series: dict[str, dict[str, list[Any]]] = {}
     for stage, values, step, epoch, moment in batches:
         for name, value in values.items():
-            if not math.isfinite(value):
-                continue
             column = series.setdefault(f"{stage}.{name}", {"step": [], "epoch": [], "timestamp": [], "value": []})
             column["step"].append(step)
             column["epoch"].append(epoch)
