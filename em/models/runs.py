@@ -159,9 +159,13 @@ class Tag(models.Model):
 
 
 class LineageEdge(models.Model):
-    """`source` was an input of `run`'s (direction input) or `run` produced it (direction output).
+    """`other` was an input of `run`'s (direction input) or `run` produced it (direction output).
 
-    `ref` names a version of a Model or Dataset (a commit or tag), empty for artifacts.
+    When `other` is a Model or Dataset the edge is about one of its versions: `version` holds the
+    commit id the reference resolved to when the edge was made (em.lineage.refs), and `ref` the text the
+    user wrote (`v1`, `main`). It is no foreign key because em sits below the Asset Hub; it cannot dangle,
+    since a version is deleted only with its asset, and the edge goes with the asset (`other`, CASCADE).
+    `version` is "" for runs and artifacts.
     """
 
     class Direction(models.TextChoices):
@@ -172,10 +176,11 @@ class LineageEdge(models.Model):
     direction = models.CharField(max_length=8, choices=Direction.choices)
     other = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="lineage_uses")
     ref = models.CharField(max_length=255, blank=True, default="")
+    version = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["run", "direction", "other", "ref"], name="em_lineage_edge_unique")
+            models.UniqueConstraint(fields=["run", "direction", "other", "version"], name="em_lineage_edge_unique")
         ]
 
     def __str__(self) -> str:
