@@ -48,6 +48,14 @@ make_folder_option = click.option("-m", "--make-folder", is_flag=True, help="Cre
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--path", "more_paths", multiple=True, type=click.Path(file_okay=False, path_type=Path), hidden=True)
+@click.option(
+    "-a",
+    "--artifact",
+    "plain",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A plain folder of files (no metadata.yaml) to upload as an artifact named after the folder.",
+)
 @folder_option
 @make_folder_option
 @click.option(
@@ -59,22 +67,30 @@ make_folder_option = click.option("-m", "--make-folder", is_flag=True, help="Cre
     help="When the folder already holds a node of that name: skip it, fail, add a new one, or replace it.",
 )
 def upload(
-    paths: tuple[Path, ...], more_paths: tuple[Path, ...], folder: str | None, make_folder: bool, conflict_strategy: str
+    paths: tuple[Path, ...],
+    more_paths: tuple[Path, ...],
+    plain: tuple[Path, ...],
+    folder: str | None,
+    make_folder: bool,
+    conflict_strategy: str,
 ) -> None:
-    """Upload run bundles (or artifacts): one bundle folder, or a folder holding several, e.g. .em/runs.
+    """Upload run bundles (or artifacts): one bundle folder, a folder holding several (.em/runs), or a
+    whole .em folder (its artifacts, then its runs).
 
-    Only files the server does not have yet are sent; artifacts the runs used or produced go first.
+    Only files the server does not have yet are sent; artifacts the runs used or produced go first. The
+    same bundle uploaded into the same folder again is skipped (by its alternativeName) unless -c replace.
     """
     given = paths + more_paths
-    if not given:
-        raise UsageProblem("Give a bundle folder to upload, e.g. em upload .em/runs")
+    if not given and not plain:
+        raise UsageProblem("Give a bundle folder to upload, e.g. em upload .em, or -a FOLDER for plain files")
     try:
         bundles = find_bundles(given)
     except ValueError as exc:
         raise UsageProblem(str(exc)) from None
     with _client() as client:
         uploader = Uploader(client, folder=folder, make_folder=make_folder, conflict_strategy=conflict_strategy)
-        outcomes = [uploader.upload(path) for path in bundles]
+        outcomes = [uploader.upload(path, plain=True) for path in plain]
+        outcomes += [uploader.upload(path) for path in bundles]
     failed = [o for o in outcomes if o.error]
     for outcome in outcomes:
         _report(outcome)

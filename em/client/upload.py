@@ -2,16 +2,18 @@
 
 Only the blobs the server lacks are sent, so re-uploading an unchanged folder costs one manifest.
 Artifacts a run marked as input or output (`localDir` in its associations) are uploaded first, once
-per `Uploader` however many runs share them, and the run's upload names them in its `lineage`. After
-a successful upload the bundle's `metadata.yaml` records where it went (`remote`), and a later upload
-of the same bundle into the same folder is skipped unless the strategy is `replace`.
+per `Uploader` however many runs share them, and the run's upload names them in its `lineage`.
+
+Re-uploading is idempotent by the bundle's own identity: the server records each bundle's
+`alternativeName` on the node it makes and answers "skipped" when the same bundle comes into the same
+folder again (unless the strategy is `replace`). Nothing is written into the user's files. A plain folder
+with no `metadata.yaml` is uploaded as an artifact named after the folder (`upload(..., plain=True)`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import posixpath
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,7 +48,8 @@ class Outcome:
 
 
 def find_bundles(paths: Iterable[str | Path]) -> list[Path]:
-    """Bundle folders among `paths`: each is one bundle (holds metadata.yaml) or a parent of several."""
+    """Bundle folders among `paths`: each is one bundle (holds metadata.yaml), a parent of several, or an
+    `.em` folder (holding `artifacts/` and `runs/`: its artifacts come first, so runs can name them)."""
     found: list[Path] = []
     for given in paths:
         path = Path(given)
@@ -55,11 +58,17 @@ def find_bundles(paths: Iterable[str | Path]) -> list[Path]:
         if (path / bundle.METADATA).is_file():
             found.append(path)
             continue
-        children = sorted(child for child in path.iterdir() if (child / bundle.METADATA).is_file())
-        if not children:
+        parts = [path / bundle.ARTIFACTS_DIR, path / bundle.RUNS_DIR]
+        parents = [part for part in parts if part.is_dir()] or [path]
+        children = [_bundles_in(parent) for parent in parents]
+        if not any(children):
             raise ValueError(f"{path} holds no bundle: expected {bundle.METADATA} in it or in its subfolders.")
-        found.extend(children)
-    return found
+        found.extend(child for group in children for child in group)
+    return list(dict.fromkeys(found))
+
+
+def _bundles_in(folder: Path) -> list[Path]:
+    return sorted(child for child in folder.iterdir() if (child / bundle.METADATA).is_file())
 
 
 def manifest(folder: Path) -> tuple[list[api.FileEntry], dict[str, Path]]:
@@ -139,33 +148,30 @@ class Uploader:
         self.console = console or Console(stderr=True)
         self._artifacts: dict[Path, Outcome] = {}
 
-    def upload(self, folder: Path, *, strategy: str | None = None) -> Outcome:
-        """Upload one bundle (and first the artifacts it references); failures land in `Outcome.error`."""
+    def upload(
+        self, folder: Path, *, strategy: str | None = None, plain: bool = False, name: str | None = None
+    ) -> Outcome:
+        """Upload one bundle (and first the artifacts it references); failures land in `Outcome.error`.
+
+        `plain`: the folder is just files (no metadata.yaml): send them all as an artifact named `name`
+        or after the folder.
+        """
         strategy = strategy or self.strategy
-        outcome = Outcome(folder, "Run")
+        outcome = Outcome(folder, "Artifact" if plain else "Run")
         try:
-            metadata = _metadata(folder)
-            outcome.kind = str(metadata.get("kind") or "Run")
-            previous = self._previous(metadata)
-            if previous is not None and strategy != "replace":
-                outcome.skipped = True
-                outcome.notes.append(f"already uploaded as {previous.get('path')}; use -c replace to send it again")
+            if plain:
+                metadata: dict[str, Any] = {"kind": "Artifact", "name": name or folder.resolve().name}
+                self._send(folder, metadata, {"input": [], "output": []}, strategy, outcome)
                 return outcome
+            metadata = _metadata(folder)
+            if name:
+                metadata["name"] = name
+            outcome.kind = str(metadata.get("kind") or "Run")
             lineage = self._lineage(folder, metadata, outcome)
             self._send(folder, metadata, lineage, strategy, outcome)
         except ClientError as exc:
             outcome.error = exc.message
         return outcome
-
-    def _previous(self, metadata: dict[str, Any]) -> dict[str, Any] | None:
-        for remote in metadata.get("remote") or []:
-            if (
-                isinstance(remote, dict)
-                and remote.get("host") == self.client.host
-                and posixpath.dirname(str(remote.get("path") or "")) == self.parent_path
-            ):
-                return remote
-        return None
 
     def _lineage(self, folder: Path, metadata: dict[str, Any], outcome: Outcome) -> dict[str, list[str]]:
         """`{input: [...], output: [...]}` of node ids or paths, uploading local artifacts first."""
@@ -195,10 +201,7 @@ class Uploader:
                 raise ClientError(None, "artifact_failed", f"Uploading artifact {local} failed: {result.error}")
             self._artifacts[local] = result
         done = self._artifacts[local]
-        if done.node is None:  # skipped as uploaded before: trust the recorded node
-            previous = self._previous(_metadata(local)) or {}
-            return str(previous.get("node") or "") or None
-        return str(done.node["id"])
+        return str(done.node["id"]) if done.node is not None else None
 
     def _send(
         self, folder: Path, metadata: dict[str, Any], lineage: dict[str, list[str]], strategy: str, outcome: Outcome
@@ -228,7 +231,7 @@ class Uploader:
         if started.get("skipped"):
             outcome.skipped = True
             outcome.node = dict(started["node"])
-            outcome.notes.append(f"{outcome.node['path']} exists; skipped")
+            outcome.notes.append(f"already uploaded as {outcome.node['path']}; use -c replace to send it again")
             return
         missing = [sha for sha in dict.fromkeys(started.get("missing") or []) if sha in sources]
         total = sum(sources[sha].stat().st_size for sha in missing)
@@ -238,7 +241,6 @@ class Uploader:
                 self._put(sha, sources[sha], lambda n: progress.advance(task, n))
         outcome.sent_files, outcome.sent_bytes = len(missing), total
         outcome.node = dict(api.commit_upload(self.client, started["id"]))
-        _record_remote(folder, metadata, self.client.host, outcome.node)
 
     def _put(self, sha: str, path: Path, advance: Callable[[int], None]) -> None:
         """Send one blob, resuming from the server's offset when the connection drops."""
@@ -279,13 +281,3 @@ def _metadata(folder: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ClientError(None, "bad_bundle", f"{folder / bundle.METADATA} is not a mapping.")
     return data
-
-
-def _record_remote(folder: Path, metadata: dict[str, Any], host: str, node: dict[str, Any]) -> None:
-    remote = [
-        r
-        for r in metadata.get("remote") or []
-        if not (isinstance(r, dict) and r.get("host") == host and r.get("path") == node["path"])
-    ]
-    remote.append({"host": host, "node": node["id"], "path": node["path"], "uploadedTimestamp": bundle.now()})
-    bundle.write_yaml(folder / bundle.METADATA, {**metadata, "remote": remote})

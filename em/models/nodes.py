@@ -100,6 +100,9 @@ class Node(models.Model):
     manifest = models.ForeignKey(
         "em.Manifest", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
+    # The `alternativeName` of the bundle an upload made this node from (em.services.identity): re-uploads
+    # of the same bundle find it; "" for nodes made otherwise.
+    bundle_id = models.CharField(max_length=255, blank=True, default="")
 
     objects = NodeQuerySet.as_manager()
 
@@ -123,6 +126,7 @@ class Node(models.Model):
             models.Index(fields=["target"], name="em_node_target", condition=Q(target__isnull=False)),
             models.Index(fields=["owner", "deleted_at"], name="em_node_trash", condition=Q(trashed=True)),
             models.Index(fields=["owner"], name="em_node_root_owner", condition=Q(parent__isnull=True)),
+            models.Index(fields=["parent", "bundle_id"], name="em_node_bundle", condition=~Q(bundle_id="")),
             # Run search scopes by path range; with the id alongside, PostgreSQL answers from the index.
             models.Index(
                 fields=["path"],
