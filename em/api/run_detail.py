@@ -8,9 +8,9 @@ from typing import Any
 
 from em import access
 from em.api.serializers import present
-from em.models import LineageEdge, Node, Run
+from em.lineage import run_lineage
+from em.models import Node, Run
 from em.runs.compare import summary
-from em.services.paths import display_paths
 
 
 def run_rows(*, user: Any, runs: Iterable[Node]) -> list[dict[str, Any]]:
@@ -37,21 +37,7 @@ def run_rows(*, user: Any, runs: Iterable[Node]) -> list[dict[str, Any]]:
 
 def _lineage(user: Any, run: Run) -> dict[str, list[dict[str, Any]]]:
     """Inputs and outputs the caller may see; the others are left out, as if they were not there."""
-    edges = list(
-        LineageEdge.objects.filter(run_id=run.node_id, other__deleted_at__isnull=True)
-        .select_related("other")
-        .order_by("direction", "other__name", "ref")
-    )
-    levels = access.levels(user, [edge.other for edge in edges]) if edges else {}
-    visible = [edge for edge in edges if levels[edge.other_id] >= access.Level.VIEW]
-    paths = display_paths([edge.other for edge in visible])
-    result: dict[str, list[dict[str, Any]]] = {direction: [] for direction in LineageEdge.Direction.values}
-    for edge in visible:
-        other = edge.other
-        result[edge.direction].append(
-            {"id": other.pk, "name": other.name, "kind": other.kind, "path": paths[other.pk], "ref": edge.ref}
-        )
-    return result
+    return run_lineage(access.checker_for(user), run.node)
 
 
 def present_run_detail(user: Any, run: Run) -> dict[str, Any]:

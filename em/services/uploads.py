@@ -22,6 +22,7 @@ from django.utils.dateparse import parse_datetime
 
 from em import access, errors
 from em.access import Level
+from em.lineage import edges as lineage_edges
 from em.models import (
     STORAGE_TYPE_OF_KIND,
     IndexState,
@@ -154,31 +155,10 @@ def _lineage(lineage: Any) -> dict[str, list[str]]:
     return refs
 
 
-def resolve_lineage(user: Any, lineage: dict[str, list[str]]) -> list[tuple[str, Node, str]]:
-    """(direction, node, version ref) for each reference; 400 naming the first the user cannot see.
-
-    A reference is a node id or path, optionally followed by `:ref` (a commit or tag of a model or
-    dataset). Names may contain ':', so the whole text is tried as a node first.
-    """
-    checker = access.Checker(user)
-    resolved = []
-    for direction, refs in lineage.items():
-        for text in refs:
-            tries = [(text, "")]
-            if ":" in text:
-                head, ref = text.rsplit(":", 1)
-                tries.append((head, ref))
-            for where, ref in tries:
-                try:
-                    resolved.append((direction, lookup.locate(checker, where).node, ref))
-                    break
-                except errors.NotFound:
-                    continue
-            else:
-                raise errors.InvalidInput(
-                    f"Lineage {direction} {text!r} names nothing you can see.", detail={"ref": text}
-                )
-    return resolved
+def resolve_lineage(user: Any, lineage: dict[str, list[str]]) -> list[lineage_edges.Planned]:
+    """What each reference names, checked as every lineage edge is (em.lineage.edges): 400 naming the
+    first that names nothing the user can see, no real version, or no run, artifact or version."""
+    return lineage_edges.resolve(access.Checker(user), lineage)
 
 
 @dataclass(frozen=True)
@@ -387,10 +367,7 @@ def commit_upload(*, upload_id: UUID | str, by: Any) -> Committed:
         node.manifest = manifest_for(entries)
         node.bundle_id = bundle_identity(upload.metadata)
         node.save(update_fields=["manifest", "bundle_id"])
-        LineageEdge.objects.bulk_create(
-            [LineageEdge(run=node, direction=d, other=other, ref=ref) for d, other, ref in edges],
-            ignore_conflicts=True,
-        )
+        LineageEdge.objects.bulk_create(lineage_edges.edge_rows(node, edges), ignore_conflicts=True)
         if node.kind == Kind.RUN:
             Run.objects.create(node=node, index_state=IndexState.PENDING)
         node_committed.send(sender=Node, node=node)
