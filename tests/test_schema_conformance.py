@@ -25,6 +25,7 @@ from em.models import Node
 from em.services import sharing, trash
 from tests.assethub_schema_examples import ASSET_EXAMPLES
 from tests.factories import folder, root
+from tests.lineage_schema_examples import LINEAGE_EXAMPLES
 from tests.run_helpers import attach_files, make_run
 
 pytestmark = pytest.mark.django_db
@@ -205,6 +206,7 @@ EXAMPLES: dict[str, list[Call]] = {
     ],
 }
 EXAMPLES.update(ASSET_EXAMPLES)  # the Asset Hub's operations, kept beside its own tests
+EXAMPLES.update(LINEAGE_EXAMPLES)  # lineage's, likewise
 
 
 @pytest.fixture(scope="module")
