@@ -18,6 +18,8 @@ from django.db import transaction
 from django.dispatch import receiver
 
 from em import errors
+from em.autotune import indexing as autotune_indexing
+from em.autotune.models import AutoTune
 from em.celery import app
 from em.models import Kind, MetricSeries, Node
 from em.runs import indexing, metrics
@@ -71,8 +73,8 @@ def requeue_pending_runs() -> int:
     return len(sent)
 
 
-def publish_index(node_ids: Iterable[str]) -> list[str]:
-    """Send `index_run` for each run; the ids sent. Never raises: a run whose message could not be sent
+def publish_index(node_ids: Iterable[str], task: Any = None) -> list[str]:
+    """Send `index_run` (or `task`) for each node; the ids sent. Never raises: a run whose message could not be sent
     stays pending, and the sweep sends it later. One connection attempt (refused at once; a silent host
     gives up after the 2 s socket connect timeout of the settings) and no publish retries, so a request
     that calls this never hangs on a broker outage."""
@@ -82,10 +84,10 @@ def publish_index(node_ids: Iterable[str]) -> list[str]:
             if not app.conf.task_always_eager:
                 connection.ensure_connection(max_retries=0)  # one attempt: refused at once, else ≤ 2 s
             for node_id in wanted:
-                index_run.apply_async((node_id,), connection=connection, retry=False)
+                (task or index_run).apply_async((node_id,), connection=connection, retry=False)
                 sent.append(node_id)
     except Exception:  # the broker's error types vary by transport; all mean "not sent"
-        log.warning("Indexing of %d run(s) not enqueued; the sweep will retry", len(wanted) - len(sent), exc_info=True)
+        log.warning("Indexing of %d node(s) not enqueued; the sweep will retry", len(wanted) - len(sent), exc_info=True)
     return sent
 
 
@@ -99,3 +101,37 @@ def index_committed_run(sender: Any, node: Node, **kwargs: Any) -> None:
     """
     if node.kind == Kind.RUN and indexing.requested(node.pk):
         transaction.on_commit(partial(publish_index, [str(node.pk)]))
+
+
+@shared_task(name="em.tasks.index_autotune", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def index_autotune(node_id: str) -> dict[str, object]:
+    """Index a search's bundle into its trials (queue `index`); idempotent like `index_run`."""
+    try:
+        return dict(autotune_indexing.index_autotune(node_id))
+    except errors.NotFound:
+        return {"node": node_id, "state": "gone"}
+
+
+@_beat_task(name="em.tasks.requeue_pending_autotunes")
+def requeue_pending_autotunes() -> int:
+    """Beat task: send again the searches still pending `EM_INDEX_RETRY_AFTER` after they were last sent."""
+    sent = autotune_indexing.requeue(
+        retry_after=settings.EM_INDEX_RETRY_AFTER, limit=REQUEUE_BATCH, publish=publish_autotune_index
+    )
+    return len(sent)
+
+
+def publish_autotune_index(node_ids: Iterable[str]) -> list[str]:
+    """`publish_index` for searches: the ids sent; never raises (the sweep sends the rest later)."""
+    return publish_index(node_ids, task=index_autotune)
+
+
+@receiver(node_committed, dispatch_uid="em.tasks.index_committed_autotune")
+def index_committed_autotune(sender: Any, node: Node, **kwargs: Any) -> None:
+    """A committed AutoTune upload gets its pending row (in the commit's transaction) and is enqueued for
+    indexing once that transaction is durable; a repeated commit of one still pending is enqueued again."""
+    if node.kind != Kind.AUTOTUNE:
+        return
+    AutoTune.objects.get_or_create(node=node)
+    if autotune_indexing.requested(node.pk):
+        transaction.on_commit(partial(publish_autotune_index, [str(node.pk)]))

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("em.api.uploads_urls")),
     path("", include("em.api.search_urls")),
     path("", include("em.api.runs_urls")),
+    path("", include("em.api.autotune_urls")),
     path("", include("em.api.lineage_urls")),
     path("", include("assethub.api.urls")),
     path("", include("accounts.api.urls")),

@@ -4,9 +4,12 @@ from .nodes import CONTAINER_KINDS, STORAGE_TYPE_OF_KIND, Kind, Node, NodeQueryS
 from .runs import IndexState, LineageEdge, MetricChunk, MetricSeries, Param, Run, RunStatus, Tag
 from .uploads import Upload
 
+from em.autotune.models import AutoTune, Trial, TrialParam  # isort: skip  # registered with the em app
+
 __all__ = [
     "CONTAINER_KINDS",
     "STORAGE_TYPE_OF_KIND",
+    "AutoTune",
     "Blob",
     "BlobOwner",
     "IndexState",
@@ -25,5 +28,7 @@ __all__ = [
     "RunStatus",
     "StorageType",
     "Tag",
+    "Trial",
+    "TrialParam",
     "Upload",
 ]

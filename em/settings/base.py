@@ -216,6 +216,7 @@ CELERY_BEAT_SCHEDULE = {
     "compact-metrics": {"task": "em.tasks.compact_metrics", "schedule": timedelta(minutes=15)},
     "collect-garbage": {"task": "em.tasks.collect_garbage", "schedule": timedelta(hours=6)},
     "requeue-pending-runs": {"task": "em.tasks.requeue_pending_runs", "schedule": timedelta(minutes=1)},
+    "requeue-pending-autotunes": {"task": "em.tasks.requeue_pending_autotunes", "schedule": timedelta(minutes=1)},
 }
 # A run still `pending` this long after it was last enqueued is enqueued again by the sweep (its message
 # was never published, or lost with a broker's data); at most EM_INDEX_MAX_REQUESTS times, after which
