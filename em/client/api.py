@@ -192,3 +192,24 @@ def locate_run(client: Client, ref: str) -> dict[str, Any]:
 def _looks_like_id(ref: str) -> bool:
     parts = ref.split("-")
     return [len(p) for p in parts] == [8, 4, 4, 4, 12] and all(c in "0123456789abcdefABCDEF-" for c in ref)
+
+
+# --- lineage (docs/lineage.md) ------------------------------------------------------------------
+
+
+def add_lineage(client: Client, run_id: str, lineage: dict[str, list[str]]) -> dict[str, Any]:
+    """Add `{input: [refs], output: [refs]}` to a run; the run's lineage as you may see it."""
+    return cast(dict[str, Any], client.request("POST", f"runs/{run_id}/lineage", json=lineage))
+
+
+def run_lineage(client: Client, run_id: str) -> dict[str, Any]:
+    return cast(dict[str, Any], client.get(f"runs/{run_id}/lineage"))
+
+
+def remove_lineage_edge(client: Client, run_id: str, edge_id: int) -> None:
+    client.request("DELETE", f"runs/{run_id}/lineage/{edge_id}")
+
+
+def lineage_graph(client: Client, node: str, depth: int = 3) -> dict[str, Any]:
+    """`{root, nodes, edges, hidden, truncated}` around a node id or path (`path:ref` for a version)."""
+    return cast(dict[str, Any], client.get("lineage", {"node": node, "depth": depth}))

@@ -24,6 +24,7 @@ import yaml
 from rich.console import Console
 
 from em.client import api, render
+from em.client.associations import artifact_folder, reference
 from em.client.errors import ClientError, TooLarge, Unreachable
 from em.client.http import Client
 from em.client.sdk import bundle
@@ -174,17 +175,17 @@ class Uploader:
         return outcome
 
     def _lineage(self, folder: Path, metadata: dict[str, Any], outcome: Outcome) -> dict[str, list[str]]:
-        """`{input: [...], output: [...]}` of node ids or paths, uploading local artifacts first."""
+        """`{input: [...], output: [...]}` of node ids or paths, uploading local artifacts first (found
+        relative to the run folder or, as the t9k SDK writes them, to the `.em` folder's parent)."""
         associations = metadata.get("associations") or {}
         lineage: dict[str, list[str]] = {"input": [], "output": []}
         for direction in lineage:
             for entry in associations.get(direction) or []:
-                if isinstance(entry, str):
-                    lineage[direction].append(entry)
-                elif isinstance(entry, dict) and entry.get("path"):
-                    lineage[direction].append(str(entry["path"]))
+                node_ref = reference(entry)
+                if node_ref is not None:
+                    lineage[direction].append(node_ref)
                 elif isinstance(entry, dict) and entry.get("localDir"):
-                    node_id = self._artifact(folder / str(entry["localDir"]), outcome)
+                    node_id = self._artifact(artifact_folder(folder, entry), outcome)
                     if node_id:
                         lineage[direction].append(node_id)
         return lineage

@@ -13,11 +13,13 @@ import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeAlias
+from uuid import UUID
 
 from rich.console import Console
 
 from em.client import api, config
+from em.client.associations import reference
 from em.client.errors import ClientError
 from em.client.http import Client
 from em.client.sdk import bundle, gitinfo, platform
@@ -26,6 +28,9 @@ from em.client.sdk.capture import ConsoleCapture
 from em.client.sdk.hparams import Hyperparameters
 from em.client.sdk.live import LiveStream
 from em.client.upload import Uploader, folder_path
+
+# What `mark_input` / `mark_output` take.
+Marked: TypeAlias = "Artifact | str | UUID | Mapping[str, Any]"
 
 _open_runs: list[Run] = []
 _uncaught: list[BaseException] = []
@@ -123,25 +128,33 @@ class Run:
             sequence = point["sequence"]
             self.live.put(stage, point["value"], sequence["step"], sequence["epoch"], sequence["timestamp"])
 
-    def mark_input(self, item: Artifact | str) -> None:
-        """Record that the run read `item`: an Artifact, or a node path such as `/alice/data/mnist[:ref]`."""
+    def mark_input(self, item: Marked) -> None:
+        """Record that the run read `item`: an Artifact, a node path or id (`/alice/data/mnist`), a version
+        of a model or dataset (`/alice/t9k-assethub/dataset/mnist:v1`; the path alone is its `main`), or a
+        node as the API answered it (a mapping with its `id`). See `_associate` for when it is checked."""
         self._associate("input", item)
 
-    def mark_output(self, item: Artifact | str) -> None:
-        """Record that the run produced `item` (an Artifact or a node path)."""
+    def mark_output(self, item: Marked) -> None:
+        """Record that the run produced `item`, named as for `mark_input`."""
         self._associate("output", item)
 
-    def _associate(self, direction: str, item: Artifact | str) -> None:
-        if isinstance(item, Artifact):
-            entry: dict[str, Any] = item.association(self.folder)
-        elif isinstance(item, str) and item.strip():
-            entry = {"path": item.strip()}
-        else:
-            raise TypeError(f"Mark an Artifact or a node path such as '/alice/data/mnist', not {item!r}.")
+    def _associate(self, direction: str, item: Marked) -> None:
+        """Write the association into the bundle (the server resolves it when the bundle is uploaded, and
+        refuses a reference that names nothing, or no real version). A live run also sends a node
+        reference at once; if the server refuses it, the script goes on with a warning."""
+        entry = association(item, self.folder)
         entries = self.metadata["associations"][direction]
-        if entry not in entries:
-            entries.append(entry)
-            self._write_metadata()
+        if entry in entries:
+            return
+        entries.append(entry)
+        self._write_metadata()
+        node_ref = reference(entry)
+        if self.live is not None and self.remote_id is not None and node_ref is not None:
+            try:
+                with Client.from_config(config.load()) as client:
+                    api.add_lineage(client, self.remote_id, {direction: [node_ref]})
+            except ClientError as exc:
+                _warn(f"lineage {direction} {node_ref} was not recorded on the server ({exc.message}).")
 
     # --- the end ---------------------------------------------------------------------------------
 
@@ -254,6 +267,25 @@ class Run:
             _warn(f"could not mark the live run {self.status} ({exc.message}).")
         finally:
             self.live.client.close()
+
+
+def association(item: Marked, run_folder: Path) -> dict[str, Any]:
+    """How a run's `metadata.yaml` records `item` among its associations."""
+    if isinstance(item, Artifact):
+        return item.association(run_folder)
+    if isinstance(item, UUID):
+        return {"id": str(item)}
+    if isinstance(item, Mapping) and item.get("id"):
+        entry = {"id": str(item["id"])}
+        if item.get("path"):
+            entry["path"] = str(item["path"])
+        return entry
+    if isinstance(item, str) and item.strip():
+        return {"path": item.strip()}
+    raise TypeError(
+        "Mark an Artifact, a node path or id such as '/alice/data/mnist', or a version such as "
+        f"'/alice/t9k-assethub/dataset/mnist:v1'; not {item!r}."
+    )
 
 
 def _status_for(error: BaseException | None) -> str:
