@@ -213,3 +213,14 @@ def remove_lineage_edge(client: Client, run_id: str, edge_id: int) -> None:
 def lineage_graph(client: Client, node: str, depth: int = 3) -> dict[str, Any]:
     """`{root, nodes, edges, hidden, truncated}` around a node id or path (`path:ref` for a version)."""
     return cast(dict[str, Any], client.get("lineage", {"node": node, "depth": depth}))
+
+
+def autotune(client: Client, autotune_id: str) -> dict[str, Any]:
+    """A search's profile, progress, best trial and indexing state."""
+    return cast(dict[str, Any], client.get(f"autotune/{autotune_id}"))
+
+
+def autotune_trials(client: Client, autotune_id: str, params: dict[str, str | int]) -> list[dict[str, Any]]:
+    """One page of a search's trials (`filter`, `order_by`, `page_size`)."""
+    answer = client.get(f"autotune/{autotune_id}/trials", params)
+    return list(answer.get("results") or []) if isinstance(answer, dict) else []
