@@ -156,15 +156,19 @@ def _versioned(found: Access, ref: str | None, *, whole_asset: bool) -> Target:
 
 
 def describe(asset_versions: Iterable[tuple[Node, str]]) -> dict[str, VersionInfo]:
-    """What to show of each (asset, version id): asked of each kind's resolver once for all of them."""
-    by_kind: dict[str, list[tuple[Node, str]]] = {}
+    """What to show of each (asset, version id): each resolver is asked once for all of its versions."""
+    by_resolver: dict[int, tuple[VersionResolver, list[tuple[Node, str]]]] = {}
+    unknown: list[str] = []
     for asset, version in asset_versions:
-        by_kind.setdefault(asset.kind, []).append((asset, version))
+        resolver = resolver_for(asset.kind)
+        if resolver is None:
+            unknown.append(version)
+        else:
+            by_resolver.setdefault(id(resolver), (resolver, []))[1].append((asset, version))
     shown: dict[str, VersionInfo] = {}
-    for kind, pairs in by_kind.items():
-        resolver = resolver_for(kind)
-        if resolver is not None:
-            shown.update(resolver.describe(pairs))
-        for _, version in pairs:
-            shown.setdefault(version, VersionInfo(version, version[:8]))
+    for resolver, pairs in by_resolver.values():
+        shown.update(resolver.describe(pairs))
+        unknown += [version for _, version in pairs]
+    for version in unknown:
+        shown.setdefault(version, VersionInfo(version, version[:8]))
     return shown
