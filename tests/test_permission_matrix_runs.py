@@ -220,6 +220,11 @@ ENDPOINTS: dict[str, Endpoint] = {
         _bytes(LOG[:7]),
     ),
     "download a zip": Endpoint(lambda c, p, w, r: c.get(f"/api/v1/nodes/{p.run.pk}/archive.zip"), reads(), _zip),
+    "list references": Endpoint(
+        lambda c, p, w, r: c.get(f"/api/v1/nodes/{p.run.pk}/references"),
+        reads(),
+        lambda resp, r, p, w: _equal(_json(resp), {"references": [], "problem": None}),
+    ),
     "start an upload": Endpoint(
         lambda c, p, w, r: c.post("/api/v1/uploads", _upload(_one_file(FRESH), parent=str(p.base.pk)), format="json"),
         writes(201),

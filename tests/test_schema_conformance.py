@@ -158,6 +158,7 @@ EXAMPLES: dict[str, list[Call]] = {
         lambda c, w: c.get(f"/api/v1/nodes/{w.file_node.pk}/files/nope.txt"),  # 404
     ],
     "GET /api/v1/nodes/{node_id}/archive.zip": [lambda c, w: c.get(f"/api/v1/nodes/{w.file_node.pk}/archive.zip")],
+    "GET /api/v1/nodes/{node_id}/references": [lambda c, w: c.get(f"/api/v1/nodes/{w.file_node.pk}/references")],
     "GET /api/v1/shared-with-me": [lambda c, w: c.get("/api/v1/shared-with-me")],
     "GET /api/v1/public": [lambda c, w: c.get("/api/v1/public")],
     "GET /api/v1/trash": [lambda c, w: c.get("/api/v1/trash")],

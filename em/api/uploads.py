@@ -30,6 +30,7 @@ from em.api.errors import error_body
 from em.api.serializers import NodeSerializer, present_one
 from em.api.strict import StrictSerializer, refuse_unknown
 from em.models import ManifestEntry, Node, Upload
+from em.runs.references import references_of
 from em.services import archives, blobs, uploads
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
@@ -258,6 +259,29 @@ class NodeFilesView(NodeView):
     @extend_schema(responses=NODE_FILES, summary="The files a run or artifact holds")
     def get(self, request: Request, node_id: UUID) -> Response:
         return Response([file_json(e) for e in blobs.manifest_files(self.node).values()])
+
+
+NODE_REFERENCES = inline_serializer(
+    "NodeReferences",
+    {
+        "references": inline_serializer(
+            "NodeReference", {"path": serializers.CharField(), "uri": serializers.CharField()}, many=True
+        ),
+        "problem": serializers.CharField(allow_null=True),
+    },
+)
+
+
+class NodeReferencesView(NodeView):
+    """An artifact's external references (its references.yaml): files kept elsewhere, by URI, which the
+    files listing does not show as files since EM holds no bytes of theirs."""
+
+    permission_classes = [ApiKeyScopeOrPublicRead]
+
+    @extend_schema(responses=NODE_REFERENCES, summary="The external references of an artifact")
+    def get(self, request: Request, node_id: UUID) -> Response:
+        found = references_of(self.node)
+        return Response({"references": found.entries, "problem": found.problem})
 
 
 def _byte_range(header: str, size: int) -> tuple[int, int] | None:

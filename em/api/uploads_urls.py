@@ -12,4 +12,5 @@ urlpatterns = [
     path("nodes/<uuid:node_id>/files", uploads.NodeFilesView.as_view(), name="node-files"),
     path("nodes/<uuid:node_id>/files/<path:file_path>", uploads.NodeFileView.as_view(), name="node-file"),
     path("nodes/<uuid:node_id>/archive.zip", uploads.NodeArchiveView.as_view(), name="node-archive"),
+    path("nodes/<uuid:node_id>/references", uploads.NodeReferencesView.as_view(), name="node-references"),
 ]

@@ -194,6 +194,83 @@ def _looks_like_id(ref: str) -> bool:
     return [len(p) for p in parts] == [8, 4, 4, 4, 12] and all(c in "0123456789abcdefABCDEF-" for c in ref)
 
 
+# --- artifacts' files and references (docs/cli.md "Files") ------------------------------------------
+
+
+def node_references(client: Client, node_id: str) -> dict[str, Any]:
+    """`{references: [{path, uri}], problem}`: an artifact's external references (its references.yaml)."""
+    return cast(dict[str, Any], client.get(f"nodes/{node_id}/references"))
+
+
+# --- the Asset Hub (docs/assethub-api.md) ------------------------------------------------------------
+
+ASSETS = "assets"
+ASSET_KINDS = ("Model", "Dataset")
+
+
+def create_asset(client: Client, body: dict[str, Any]) -> dict[str, Any]:
+    """`{asset: node, branches}` of a new model or dataset."""
+    return cast(dict[str, Any], client.request("POST", ASSETS, json=body))
+
+
+def asset(client: Client, asset_id: str) -> dict[str, Any]:
+    return cast(dict[str, Any], client.get(f"{ASSETS}/{asset_id}"))
+
+
+def resolve_ref(client: Client, ref: str) -> dict[str, Any]:
+    """`{asset, ref: {kind, name, commit}, version}` of an absolute `path:ref` (or a path: its main)."""
+    return cast(dict[str, Any], client.get(f"{ASSETS}/resolve", {"ref": ref}))
+
+
+def versions(client: Client, asset_id: str, ref: str | None = None) -> Iterator[dict[str, Any]]:
+    """Versions newest first (with `ref`, only those it descends from), page by page."""
+    return client.paginate(f"{ASSETS}/{asset_id}/commits", {"ref": ref} if ref else {})
+
+
+def stage(client: Client, asset_id: str, branch: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Stage `{add: [FileEntry], delete: [paths]}`; `{branch, missing, staged}`."""
+    return cast(dict[str, Any], client.request("POST", f"{ASSETS}/{asset_id}/branches/{branch}/stage", json=body))
+
+
+def commit(client: Client, asset_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    return cast(dict[str, Any], client.request("POST", f"{ASSETS}/{asset_id}/commits", json=body))
+
+
+def branches(client: Client, asset_id: str) -> list[dict[str, Any]]:
+    return cast(list[dict[str, Any]], client.get(f"{ASSETS}/{asset_id}/branches"))
+
+
+def create_branch(client: Client, asset_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    return cast(dict[str, Any], client.request("POST", f"{ASSETS}/{asset_id}/branches", json=body))
+
+
+def tags(client: Client, asset_id: str) -> list[dict[str, Any]]:
+    return cast(list[dict[str, Any]], client.get(f"{ASSETS}/{asset_id}/tags"))
+
+
+def create_tag(client: Client, asset_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    return cast(dict[str, Any], client.request("POST", f"{ASSETS}/{asset_id}/tags", json=body))
+
+
+def merge(client: Client, asset_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    return cast(dict[str, Any], client.request("POST", f"{ASSETS}/{asset_id}/merge", json=body))
+
+
+def diff_refs(client: Client, first: str, second: str) -> dict[str, Any]:
+    """The diff between two absolute `path:ref`s (of one asset or two)."""
+    return cast(dict[str, Any], client.get(f"{ASSETS}/diff", {"from": first, "to": second}))
+
+
+def asset_files(client: Client, asset_id: str, ref: str) -> Iterator[dict[str, Any]]:
+    """The files of a version, in path order, page by page."""
+    return client.paginate(f"{ASSETS}/{asset_id}/files", {"ref": ref})
+
+
+def looks_like_id(ref: str) -> bool:
+    """Whether `ref` is a node id (a UUID) rather than a path."""
+    return _looks_like_id(ref)
+
+
 # --- lineage (docs/lineage.md) ------------------------------------------------------------------
 
 

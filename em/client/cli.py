@@ -13,7 +13,7 @@ from typing import Any
 import click
 from rich.text import Text
 
-from em.client import api, cli_autotune, cli_lineage, cli_runs, config, render
+from em.client import api, cli_assets, cli_autotune, cli_files, cli_lineage, cli_runs, config, render
 from em.client.errors import ClientError, Unauthorized
 from em.client.http import Client
 from em.client.version import __version__
@@ -153,7 +153,7 @@ def describe(path: str) -> None:
     console.print(render.shares_view(shares))
 
 
-for command in cli_runs.COMMANDS:
+for command in [*cli_runs.COMMANDS, *cli_files.COMMANDS, *cli_assets.COMMANDS]:
     main.add_command(command)
 main.add_command(cli_lineage.lineage)
 main.add_command(cli_autotune.autotune)

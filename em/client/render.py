@@ -280,3 +280,87 @@ def transfer_progress(out: Console) -> Progress:
         transient=True,
         disable=not out.is_terminal,
     )
+
+
+# --- files, references and the Asset Hub -------------------------------------------------------------
+
+
+def files_table(files: Iterable[Mapping[str, Any]]) -> Table:
+    """One row per file: path, size in bytes, modified."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("path", overflow="fold")
+    table.add_column("size", justify="right", no_wrap=True)
+    table.add_column("modified", no_wrap=True)
+    for f in files:
+        table.add_row(Text(str(f["path"])), f"{int(f.get('size') or 0):,}", when(f.get("mtime")))
+    return table
+
+
+def references_table(references: Iterable[Mapping[str, Any]]) -> Table:
+    """External references: the path they stand for and where the bytes are (no size: EM has none)."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, title="external references")
+    table.add_column("path", overflow="fold")
+    table.add_column("uri", overflow="fold")
+    for ref in references:
+        table.add_row(Text(str(ref["path"])), Text(str(ref["uri"])))
+    return table
+
+
+def versions_table(versions: Iterable[Mapping[str, Any]]) -> Table:
+    """`em asset log`: one row per version, newest first."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for name in ("commit", "created", "author", "files", "size", "tags", "message"):
+        table.add_column(name, overflow="fold", justify="right" if name in {"files", "size"} else "left")
+    for v in versions:
+        table.add_row(
+            str(v["id"])[:12],
+            when(v.get("created_at")),
+            Text(str(v.get("author") or "")),
+            f"{int(v.get('file_count') or 0):,}",
+            f"{int(v.get('total_size') or 0):,}",
+            Text(", ".join(v.get("tags") or [])),
+            Text(str(v.get("message") or "")),
+        )
+    return table
+
+
+def refs_table(branches: Iterable[Mapping[str, Any]], tags: Iterable[Mapping[str, Any]]) -> Table:
+    """Branches and tags with the commit each names."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("ref", overflow="fold")
+    table.add_column("kind", no_wrap=True)
+    table.add_column("commit", no_wrap=True)
+    for b in branches:
+        table.add_row(Text(str(b["name"])), "branch", str(b.get("head") or "(no commit)")[:12])
+    for t in tags:
+        table.add_row(Text(str(t["name"])), "tag", str(t.get("version") or "")[:12])
+    return table
+
+
+def asset_diff(diff: Mapping[str, Any]) -> RenderableType:
+    """`em asset diff`: a summary line, then `+`, `~`, `-` lines as in `git diff --stat`."""
+    summary = diff.get("summary") or {}
+    lines = [
+        Text(
+            f"{summary.get('added', 0)} added, {summary.get('changed', 0)} changed, "
+            f"{summary.get('removed', 0)} removed",
+            style="bold",
+        )
+    ]
+    for mark, key, style in (("+", "added", "green"), ("~", "changed", "yellow"), ("-", "removed", "red")):
+        for f in diff.get(key) or []:
+            size = f"{f['old_size']:,} -> {f['size']:,}" if key == "changed" else f"{f['size']:,}"
+            lines.append(Text(f"{mark} {f['path']} ({size} bytes)", style=style))
+    return Group(*lines)
+
+
+def assets_table(nodes: Iterable[Node]) -> Table:
+    """`em asset ls`: one row per model or dataset, with its full path (they sit at many depths)."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("path", overflow="fold")
+    table.add_column("kind", no_wrap=True)
+    table.add_column("modified", no_wrap=True)
+    table.add_column("labels", overflow="fold")
+    for item in nodes:
+        table.add_row(Text(item["path"]), item["kind"], when(item["modified_at"]), ", ".join(item["labels"]))
+    return table

@@ -82,22 +82,37 @@ def manifest(folder: Path) -> tuple[list[api.FileEntry], dict[str, Path]]:
             path = Path(dirpath) / name
             if path.is_symlink() or not path.is_file() or (name.startswith(".") and name.endswith(".tmp")):
                 continue
-            digest = hashlib.sha256()
-            with path.open("rb") as stream:
-                while chunk := stream.read(HASH_CHUNK):
-                    digest.update(chunk)
-            stat = path.stat()
-            sha = digest.hexdigest()
-            entries.append(
-                {
-                    "path": path.relative_to(folder).as_posix(),
-                    "size": stat.st_size,
-                    "sha256": sha,
-                    "mtime": datetime.fromtimestamp(stat.st_mtime, tz=UTC).isoformat(),
-                }
-            )
-            sources.setdefault(sha, path)
+            entry = file_entry(path, path.relative_to(folder).as_posix())
+            entries.append(entry)
+            sources.setdefault(entry["sha256"], path)
     return entries, sources
+
+
+def file_entry(path: Path, name: str) -> api.FileEntry:
+    """The manifest entry of the local file `path`, announced as `name`."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(HASH_CHUNK):
+            digest.update(chunk)
+    stat = path.stat()
+    mtime = datetime.fromtimestamp(stat.st_mtime, tz=UTC).isoformat()
+    return {"path": name, "size": stat.st_size, "sha256": digest.hexdigest(), "mtime": mtime}
+
+
+def send_blobs(
+    client: Client, missing: Iterable[str], sources: dict[str, Path], *, label: str, console: Console
+) -> int:
+    """PUT the blobs the server said it lacks (those we have bytes for), under one progress bar; bytes sent.
+
+    The one way bytes go up, for bundle uploads and Asset Hub commits alike.
+    """
+    wanted = [sha for sha in dict.fromkeys(missing) if sha in sources]
+    total = sum(sources[sha].stat().st_size for sha in wanted)
+    with render.transfer_progress(console) as progress:
+        task = progress.add_task(label, total=total)
+        for sha in wanted:
+            _put(client, sha, sources[sha], lambda n: progress.advance(task, n))
+    return total
 
 
 def folder_path(client: Client, folder: str | None) -> str:
@@ -234,44 +249,42 @@ class Uploader:
             outcome.node = dict(started["node"])
             outcome.notes.append(f"already uploaded as {outcome.node['path']}; use -c replace to send it again")
             return
-        missing = [sha for sha in dict.fromkeys(started.get("missing") or []) if sha in sources]
-        total = sum(sources[sha].stat().st_size for sha in missing)
-        with render.transfer_progress(self.console) as progress:
-            task = progress.add_task(folder.name, total=total)
-            for sha in missing:
-                self._put(sha, sources[sha], lambda n: progress.advance(task, n))
-        outcome.sent_files, outcome.sent_bytes = len(missing), total
+        missing = started.get("missing") or []
+        outcome.sent_bytes = send_blobs(self.client, missing, sources, label=folder.name, console=self.console)
+        outcome.sent_files = len({sha for sha in missing if sha in sources})
         outcome.node = dict(api.commit_upload(self.client, started["id"]))
 
-    def _put(self, sha: str, path: Path, advance: Callable[[int], None]) -> None:
-        """Send one blob, resuming from the server's offset when the connection drops."""
-        size = path.stat().st_size
-        start = 0
-        for attempt in range(PUT_ATTEMPTS):
-            headers = {"Content-Type": "application/octet-stream"}
-            if start:
-                headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
-            reader = _Reader(path, start, advance)
-            try:
-                self.client.transfer("PUT", f"blobs/{sha}", data=reader, headers=headers).close()
-                return
-            except Unreachable:
-                if attempt == PUT_ATTEMPTS - 1:
-                    raise
-                start = self._offset(sha)
-                if start >= size:
-                    return
-            finally:
-                reader.close()
 
-    def _offset(self, sha: str) -> int:
-        with self.client.transfer("HEAD", f"blobs/{sha}", ok_statuses=frozenset({404})) as answer:
-            if answer.ok:
-                return 1 << 62  # stored already
-            try:
-                return int(answer.headers.get("Upload-Offset", "0"))
-            except ValueError:
-                return 0
+def _put(client: Client, sha: str, path: Path, advance: Callable[[int], None]) -> None:
+    """Send one blob, resuming from the server's offset when the connection drops."""
+    size = path.stat().st_size
+    start = 0
+    for attempt in range(PUT_ATTEMPTS):
+        headers = {"Content-Type": "application/octet-stream"}
+        if start:
+            headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
+        reader = _Reader(path, start, advance)
+        try:
+            client.transfer("PUT", f"blobs/{sha}", data=reader, headers=headers).close()
+            return
+        except Unreachable:
+            if attempt == PUT_ATTEMPTS - 1:
+                raise
+            start = _offset(client, sha)
+            if start >= size:
+                return
+        finally:
+            reader.close()
+
+
+def _offset(client: Client, sha: str) -> int:
+    with client.transfer("HEAD", f"blobs/{sha}", ok_statuses=frozenset({404})) as answer:
+        if answer.ok:
+            return 1 << 62  # stored already
+        try:
+            return int(answer.headers.get("Upload-Offset", "0"))
+        except ValueError:
+            return 0
 
 
 def _metadata(folder: Path) -> dict[str, Any]:
