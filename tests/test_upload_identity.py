@@ -87,6 +87,15 @@ def test_upload_of_an_em_folder_sends_artifacts_and_runs_once_and_writes_nothing
     assert live_nodes(parent__name="proj").count() == 3
     assert snapshot(workdir / ".em") == before
 
+    replaced = em_cli("upload", ".em", "-f", "proj", "-c", "replace")
+    assert replaced.exit_code == 0, replaced.output
+    assert live_nodes(parent__name="proj").count() == 3
+    trashed = Node.objects.filter(kind=Kind.ARTIFACT, deleted_at__isnull=False, trashed=True)
+    assert trashed.count() == 2  # each artifact replaced once, not again for the run that used it
+    train = live_nodes(kind=Kind.RUN, name="train").get()
+    digits = live_nodes(kind=Kind.ARTIFACT, name="digits").get()
+    assert LineageEdge.objects.filter(run=train, other=digits, direction="input").exists()
+
 
 @live
 def test_skip_never_skips_a_different_run_that_has_the_same_name(signed_in, alice, em_cli, workdir):

@@ -30,7 +30,14 @@ def download(client: Client, node_id: str, path: str, target: Path, *, console: 
     console = console or Console(stderr=True)
     with render.transfer_progress(console) as progress:
         task = progress.add_task(path, total=None)
-        return _fetch(client, f"nodes/{node_id}/files/{quote(path)}", None, target, lambda n: progress.advance(task, n))
+        return _fetch(
+            client,
+            f"nodes/{node_id}/files/{quote(path)}",
+            None,
+            target,
+            lambda n: progress.advance(task, n),
+            on_length=lambda length: progress.update(task, total=length),
+        )
 
 
 def download_files(
@@ -63,12 +70,25 @@ def local_target(into: Path, path: str) -> Path:
     return into.joinpath(*parts)
 
 
-def _fetch(client: Client, url: str, params: Params | None, target: Path, advance: Callable[[int], None]) -> int:
+def _fetch(
+    client: Client,
+    url: str,
+    params: Params | None,
+    target: Path,
+    advance: Callable[[int], None],
+    *,
+    on_length: Callable[[int], None] | None = None,
+) -> int:
+    """Stream one file into `target`, calling `advance(n)` per chunk and `on_length` with the length the
+    server announces."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     written = 0
     try:
         with client.transfer("GET", url, params=params) as answer, os.fdopen(fd, "wb") as out:
+            length = answer.headers.get("Content-Length")
+            if on_length is not None and length and length.isdigit():
+                on_length(int(length))
             for chunk in answer.iter_content(CHUNK):
                 out.write(chunk)
                 written += len(chunk)

@@ -179,12 +179,19 @@ class Uploader:
                 metadata: dict[str, Any] = {"kind": "Artifact", "name": name or folder.resolve().name}
                 self._send(folder, metadata, {"input": [], "output": []}, strategy, outcome)
                 return outcome
+            done = self._artifacts.get(folder.resolve())
+            if done is not None and done.node is not None:  # sent above for a run that used it
+                outcome.kind, outcome.node, outcome.skipped = done.kind, done.node, True
+                outcome.notes.append(f"uploaded above as {done.node['path']}")
+                return outcome
             metadata = _metadata(folder)
             if name:
                 metadata["name"] = name
             outcome.kind = str(metadata.get("kind") or "Run")
             lineage = self._lineage(folder, metadata, outcome)
             self._send(folder, metadata, lineage, strategy, outcome)
+            if outcome.kind == "Artifact":  # a run of this upload naming it finds it sent
+                self._artifacts.setdefault(folder.resolve(), outcome)
         except ClientError as exc:
             outcome.error = exc.message
         return outcome
