@@ -64,6 +64,8 @@ GraphJSON = inline_serializer(
 
 
 class RunLineageView(RunView):
+    permission_classes = [ApiKeyScopeOrPublicRead]  # writes still need a signed-in caller with a write key
+
     @extend_schema(responses=RunLineageJSON, summary="A run's inputs and outputs that you may see")
     def get(self, request: Request, run_id: UUID) -> Response:
         return Response(lineage.run_lineage(self.checker, self.node))
