@@ -259,3 +259,27 @@ def test_upload_lineage_resolves_versions_and_refuses_what_is_not_there(world: d
     assert got == {("input", world["d1"], "v1"), ("output", world["m1"], "v1")}
     detail = client.get(f"/api/v1/runs/{run_id}").json()["lineage"]
     assert detail["output"][0]["version"]["id"] == world["m1"]
+
+
+def test_hostile_references_are_refused_cleanly(world: dict[str, Any]) -> None:
+    client, run = world["client"], world["run"]
+    for refs in (["/alice/t9k\x00"], ["x" * 2_001], [42], ["/alice/exp:" + ":" * 50], [""], ["   "]):
+        answer = mark(client, run, input=refs)
+        assert answer.status_code == 400, (refs, answer.content)
+        assert answer.json()["error"]["code"] == "invalid"
+    assert mark(client, run, input=[DATASET_V1] * 1_001).status_code == 400
+    assert graph(client, "/alice/\x00").status_code == 400
+    assert not LineageEdge.objects.exists()
+
+
+def test_trashed_ends_are_left_out(world: dict[str, Any]) -> None:
+    from em.services import trash
+
+    client, run = world["client"], world["run"]
+    assert mark(client, run, input=[DATASET_V1], output=[MODEL_V1]).status_code == 201
+    trash.trash_node(node=Node.objects.get(pk=world["dataset"]["id"]), by=run.owner)
+    body = graph(client, str(run.pk), depth=2).json()
+    assert {n["kind"] for n in body["nodes"]} == {"Run", "Model"}
+    assert body["hidden"] == 0
+    assert [e["kind"] for e in client.get(f"/api/v1/runs/{run.pk}/lineage").json()["input"]] == []
+    assert mark(client, run, input=[DATASET_V1]).status_code == 400  # a trashed asset names nothing
