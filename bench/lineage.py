@@ -16,7 +16,7 @@ With the defaults that is 1 + 10 + 100 + 900 = 1,011 nodes within depth 3. bob s
 `team`, which holds *view* on /alice/lineage/seen; the depth-3 readers of every other output live in
 /alice/lineage/unseen, so about half the graph is hidden from him and must be filtered out.
 
-Measured, median of --repeat after one warm-up, each with a fresh `Checker` (grants read anew, as per
+Measured, median (and fastest) of --repeat after one warm-up, each with a fresh `Checker` (grants read anew, as per
 request): `em.lineage.neighbourhood` at depth 3 in-process as bob (permission-filtered) and as alice
 (owner), and `GET /api/v1/lineage?node=...&depth=3` through DRF's APIClient as bob; the query count of
 the permission-filtered walk comes from a separate untimed run under `CaptureQueriesContext`.
@@ -114,14 +114,24 @@ def build(fanout: int, readers: int) -> World:
     return World(alice, bob, f"{dataset.pk}:{start}", count)
 
 
-def median_ms(operation: Callable[[], Any], repeat: int) -> float:
+def timings_ms(operation: Callable[[], Any], repeat: int) -> list[float]:
     operation()  # warm-up
     timings = []
     for _ in range(repeat):
         started = time.perf_counter()
         operation()
         timings.append((time.perf_counter() - started) * 1000)
-    return round(statistics.median(timings), 1)
+    return timings
+
+
+def timed(name: str, operation: Callable[[], Any], repeat: int, budget: float | None) -> list[Result]:
+    """The median against the budget, and the fastest run: on a shared machine, what the code can do
+    when it gets the processor (the load average is reported beside it)."""
+    runs = timings_ms(operation, repeat)
+    return [
+        Result(name, round(statistics.median(runs), 1), "ms", budget=budget),
+        Result(f"{name}_fastest", round(min(runs), 1), "ms"),
+    ]
 
 
 def measure(world: World, repeat: int) -> list[Result]:
@@ -151,9 +161,9 @@ def measure(world: World, repeat: int) -> list[Result]:
         Result("graph_nodes_bob_may_view", len(as_bob["nodes"]), "nodes"),
         Result("graph_hidden_from_bob", as_bob["hidden"], "nodes"),
         Result("lineage_depth3_queries_as_viewer", len(queries), "queries", budget=2 * 3 + 8),
-        Result("lineage_depth3_as_viewer", median_ms(lambda: walk(world.bob), repeat), "ms", budget=BUDGET_MS),
-        Result("lineage_depth3_as_owner", median_ms(lambda: walk(world.alice), repeat), "ms", budget=BUDGET_MS),
-        Result("lineage_depth3_api_as_viewer", median_ms(over_http, repeat), "ms"),
+        *timed("lineage_depth3_as_viewer", lambda: walk(world.bob), repeat, BUDGET_MS),
+        *timed("lineage_depth3_as_owner", lambda: walk(world.alice), repeat, BUDGET_MS),
+        *timed("lineage_depth3_api_as_viewer", over_http, repeat, None),
     ]
 
 

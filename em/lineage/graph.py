@@ -81,7 +81,7 @@ def neighbourhood(checker: Checker, text: Any, *, depth: int = DEFAULT_DEPTH) ->
     if not isinstance(depth, int) or isinstance(depth, bool) or not 0 <= depth <= MAX_DEPTH:
         raise errors.InvalidInput(f"`depth` is a whole number from 0 to {MAX_DEPTH}.")
     start = refs.locate(checker, text, whole_asset=True)
-    root = key_of(start.node.pk, start.version)
+    root = key_of(start.node.id, start.version)
     walk = _Walk(found={root: _Place(start.node, start.version, 0)})
     frontier = [root]
     for level in range(1, depth + 1):
@@ -97,8 +97,8 @@ def _node(values: tuple[Any, ...]) -> Node:
 
 def _step(checker: Checker, walk: _Walk, frontier: list[str], level: int) -> list[str]:
     """Walk one level out from `frontier`: two queries. Returns the next frontier."""
-    nodes = {walk.found[k].node.pk for k in frontier if not walk.found[k].version}
-    versions = [(walk.found[k].node.pk, walk.found[k].version) for k in frontier if walk.found[k].version]
+    nodes = {walk.found[k].node.id for k in frontier if not walk.found[k].version}
+    versions = [(walk.found[k].node.id, walk.found[k].version) for k in frontier if walk.found[k].version]
     touching = Q()
     if nodes:
         touching |= Q(run_id__in=nodes) | Q(other_id__in=nodes)
@@ -121,7 +121,7 @@ def _step(checker: Checker, walk: _Walk, frontier: list[str], level: int) -> lis
         if whole and other_key not in walk.found:
             asset = walk.found[key_of(other_values[0])]
             walk.found[other_key] = _Place(asset.node, version, asset.depth)
-            walk.links.append((key_of(asset.node.pk), other_key))
+            walk.links.append((key_of(asset.node.id), other_key))
         for key, values, of in ((run_key, run_values, ""), (other_key, other_values, version)):
             if key not in walk.found and key not in walk.hidden and key not in candidates:
                 candidates[key] = _Place(_node(tuple(values)), of, level)
@@ -131,12 +131,12 @@ def _step(checker: Checker, walk: _Walk, frontier: list[str], level: int) -> lis
 
 def _admit(checker: Checker, walk: _Walk, candidates: dict[str, _Place], kept: list[_Edge]) -> list[str]:
     """Check the newly reached nodes with one read of the grants; keep the visible, count the rest."""
-    levels = checker.levels({p.node.pk: p.node for p in candidates.values()}.values()) if candidates else {}
+    levels = checker.levels({p.node.id: p.node for p in candidates.values()}.values()) if candidates else {}
     room = MAX_NODES - len(walk.found)
     admitted: list[str] = []
     for key in sorted(candidates):
         place = candidates[key]
-        if levels[place.node.pk] < Level.VIEW:
+        if levels[place.node.id] < Level.VIEW:
             walk.hidden.add(key)
         elif len(admitted) < room:
             walk.found[key] = place
@@ -151,7 +151,7 @@ def _admit(checker: Checker, walk: _Walk, candidates: dict[str, _Place], kept: l
 
 def _present(walk: _Walk, root: str, depth: int) -> dict[str, Any]:
     places = walk.found
-    paths = display_paths({p.node.pk: p.node for p in places.values()}.values())
+    paths = display_paths({p.node.id: p.node for p in places.values()}.values())
     versions = refs.describe((p.node, p.version) for p in places.values() if p.version)
     nodes = []
     for key, place in sorted(places.items(), key=lambda item: (item[1].depth, item[1].node.name, item[0])):
@@ -159,10 +159,10 @@ def _present(walk: _Walk, root: str, depth: int) -> dict[str, Any]:
         nodes.append(
             {
                 "key": key,
-                "id": node.pk,
+                "id": node.id,
                 "kind": node.kind,
                 "name": node.name,
-                "path": paths[node.pk],
+                "path": paths[node.id],
                 "depth": place.depth,
                 "version": versions[place.version].as_json() if place.version else None,
             }
