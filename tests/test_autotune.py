@@ -236,3 +236,21 @@ def test_intermediate_values_as_yaml_are_read_too(alice, private_storage):
     _indexed(node)
     trial = Trial.objects.get(autotune_id=node.pk, number=0)
     assert trial.value == 0.5 and trial.points == 1
+
+
+@pytest.mark.parametrize(
+    ("intermediate", "words"),
+    [
+        ([{"step": 1, "value": "high"}], "intermediate[0].value is a number"),
+        ([{"step": -1, "value": 1.0}], "intermediate[0].step is a whole number"),
+        ([{"step": 2**63, "value": 1.0}], "intermediate[0].step is a whole number"),
+        ([{"step": 0, "value": 1.0}, [1, 2]], "intermediate[1] is a mapping"),
+        ({"step": 0}, "intermediate is a list"),
+    ],
+)
+def test_bad_intermediate_values_are_named_by_their_index(alice, private_storage, intermediate, words):
+    metrics = json.dumps({"final": 1.0, "intermediate": intermediate})
+    node = autotune_node(root(alice), "search", example_search(**{"trials/2/metrics.yaml": metrics}))
+    outcome = indexing.index_autotune(node.pk)
+    assert outcome["state"] == "failed"
+    assert outcome["errors"][0]["file"] == "trials/2/metrics.yaml" and words in outcome["errors"][0]["message"]

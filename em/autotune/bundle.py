@@ -236,6 +236,25 @@ def points(items: Any) -> tuple[np.ndarray, np.ndarray]:
         raise Problem("intermediate is a list of {step, value}")
     if len(items) > MAX_POINTS_PER_TRIAL:
         raise Problem(f"{len(items):,} intermediate values; a trial holds at most {MAX_POINTS_PER_TRIAL:,}")
+    step_list: list[Any] | None
+    value_list: list[Any] | None
+    try:  # the common case in bulk: every point a {step: int, value: number} (checked right below)
+        step_list = [item["step"] for item in items]
+        value_list = [item["value"] for item in items]
+    except (TypeError, KeyError):
+        step_list = value_list = None
+    if (
+        step_list is not None
+        and value_list is not None
+        and set(map(type, step_list)) <= {int}
+        and set(map(type, value_list)) <= {int, float}
+    ):
+        try:
+            steps, values = np.array(step_list, dtype="<i8"), np.array(value_list, dtype="<f8")
+        except OverflowError:
+            steps = np.array([-1])  # the loop below names the point
+        if not len(steps) or (steps.min() >= 0 and steps.max() < 2**31):
+            return steps, values
     steps = np.empty(len(items), dtype="<i8")
     values = np.empty(len(items), dtype="<f8")
     for i, item in enumerate(items):

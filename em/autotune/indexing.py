@@ -19,6 +19,7 @@ from uuid import UUID
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -119,7 +120,7 @@ def requeue(*, retry_after: timedelta, limit: int, publish: Callable[[list[str]]
 def _reader(files: dict[str, blobs.ManifestEntry]) -> Callable[[str, int], bytes]:
     def read(path: str, limit: int) -> bytes:
         try:
-            with blobs.open_blob(files[path].blob_id) as stream:
+            with default_storage.open(files[path].blob.storage_name, "rb") as stream:  # blob loaded with the entry
                 return stream.read(limit)
         except OSError as exc:
             raise BundleError(
