@@ -118,6 +118,13 @@ def test_skip_never_skips_a_different_run_that_has_the_same_name(signed_in, alic
     assert again.stdout.count("Skipped ") == 2
     assert runs.count() == 2
 
+    first_node = runs.get(bundle_id=one.folder.name)
+    replaced = em_cli("upload", str(two.folder), "-f", "proj", "-c", "replace")
+    assert replaced.exit_code == 0, replaced.output
+    assert runs.count() == 2
+    assert runs.filter(pk=first_node.pk, name="same").exists()  # never replaced for sharing a name
+    assert runs.filter(bundle_id=two.folder.name).count() == 1
+
 
 @live
 def test_replace_sends_the_same_bundle_again(signed_in, alice, em_cli, workdir):

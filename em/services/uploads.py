@@ -345,14 +345,21 @@ def commit_upload(*, upload_id: UUID | str, by: Any) -> Committed:
             return _already_committed(upload)
         parent, name = upload.parent, upload.name
         edges = resolve_lineage(by, upload.lineage)
+        identity = bundle_identity(upload.metadata)
+        if upload.conflict_strategy == Upload.Conflict.REPLACE:  # the same bundle's node, whatever its name
+            earlier = same_bundle(parent, identity)
+            if earlier is not None:
+                trash_node(node=earlier, by=by)
         existing = _live_child(parent, name)
         if existing is not None:
-            if upload.conflict_strategy == Upload.Conflict.SKIP:
+            if upload.conflict_strategy == Upload.Conflict.REPLACE and identity and existing.bundle_id != identity:
+                name = free_name(parent, name)  # another bundle's node: never replaced for its name
+            elif upload.conflict_strategy == Upload.Conflict.SKIP:
                 _mark_committed(upload, existing)
                 return Committed(existing, created=False, skipped=True)
-            if upload.conflict_strategy == Upload.Conflict.ERROR:
+            elif upload.conflict_strategy == Upload.Conflict.ERROR:
                 raise errors.NameClash(f"{paths.display_path(parent)}/{name} already exists.", detail={"name": name})
-            if upload.conflict_strategy == Upload.Conflict.NEW:
+            elif upload.conflict_strategy == Upload.Conflict.NEW:
                 name = free_name(parent, name)
             else:
                 trash_node(node=existing, by=by)
@@ -365,7 +372,7 @@ def commit_upload(*, upload_id: UUID | str, by: Any) -> Committed:
             description=upload.metadata.get("description") or "",
         )
         node.manifest = manifest_for(entries)
-        node.bundle_id = bundle_identity(upload.metadata)
+        node.bundle_id = identity
         node.save(update_fields=["manifest", "bundle_id"])
         LineageEdge.objects.bulk_create(lineage_edges.edge_rows(node, edges), ignore_conflicts=True)
         if node.kind == Kind.RUN:
