@@ -283,3 +283,22 @@ def test_trashed_ends_are_left_out(world: dict[str, Any]) -> None:
     assert body["hidden"] == 0
     assert [e["kind"] for e in client.get(f"/api/v1/runs/{run.pk}/lineage").json()["input"]] == []
     assert mark(client, run, input=[DATASET_V1]).status_code == 400  # a trashed asset names nothing
+
+
+def test_services_take_a_node_or_a_proof(world: dict[str, Any], bob: Any) -> None:
+    """Called with a bare node (not a view's proof), the services check the caller themselves."""
+    from em import errors, lineage
+    from em.access import Checker
+
+    run = world["run"]
+    with pytest.raises(errors.NotFound):
+        lineage.add_edges(checker=Checker(bob), run=run, inputs=[DATASET_V1])
+    share(world["exp"], bob)
+    with pytest.raises(errors.PermissionDenied):
+        lineage.add_edges(checker=Checker(bob), run=run, inputs=[str(run.pk)])
+    lineage.add_edges(checker=Checker(run.owner), run=run, inputs=[DATASET_V1])
+    (edge,) = LineageEdge.objects.all()
+    with pytest.raises(errors.PermissionDenied):
+        lineage.remove_edge(checker=Checker(bob), run=run, edge_id=edge.pk)
+    lineage.remove_edge(checker=Checker(run.owner), run=run, edge_id=edge.pk)
+    assert not LineageEdge.objects.exists()

@@ -83,11 +83,16 @@ def edge_rows(run: Node, planned: Sequence[Planned]) -> list[LineageEdge]:
     return rows
 
 
+def _editable(checker: Checker, run: Node | Access) -> Access:
+    """The run checked for edit: a view's proof is trusted, a bare node checked with the request's grants."""
+    return access.ensure(checker.user, run if isinstance(run, Access) else checker.check(run, Level.EDIT), Level.EDIT)
+
+
 def add_edges(
     *, checker: Checker, run: Node | Access, inputs: Sequence[str] = (), outputs: Sequence[str] = ()
 ) -> list[LineageEdge]:
     """Add edges to a run the caller may edit; an edge already there is kept as it is (idempotent)."""
-    proof = access.ensure(checker, run, Level.EDIT)
+    proof = _editable(checker, run)
     if proof.node.kind != Kind.RUN:
         raise errors.InvalidInput(f"Only runs have lineage edges; this is a {proof.node.kind}.")
     rows = edge_rows(proof.node, resolve(checker, {"input": list(inputs), "output": list(outputs)}))
@@ -99,7 +104,7 @@ def add_edges(
 def remove_edge(*, checker: Checker, run: Node | Access, edge_id: int) -> None:
     """Remove one edge of a run the caller may edit. An edge whose other end they cannot see is not
     there for them (404, as for no edge at all)."""
-    proof = access.ensure(checker, run, Level.EDIT)
+    proof = _editable(checker, run)
     edge = (
         LineageEdge.objects.filter(pk=edge_id, run_id=proof.node.pk, other__deleted_at__isnull=True)
         .select_related("other")
