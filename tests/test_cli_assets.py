@@ -175,3 +175,13 @@ def test_references_endpoint_reads_references_yaml_and_reports_a_bad_one(alice, 
     assert "anchors and aliases" in answer.json()["problem"]
     plain = folder(root(alice), "plain", kind=Kind.ARTIFACT)
     assert api(alice).get(f"/api/v1/nodes/{plain.pk}/references").json() == {"references": [], "problem": None}
+
+
+@pytest.mark.parametrize("path", ["../x", "/etc/passwd", "a/../../b", "C:\\x", ""])
+def test_a_server_path_that_would_leave_the_folder_is_refused(tmp_path: Path, path: str) -> None:
+    from em.client.download import local_target
+    from em.client.errors import ClientError
+
+    with pytest.raises(ClientError, match="Refusing to write"):
+        local_target(tmp_path, path)
+    assert local_target(tmp_path, "a/b.txt") == tmp_path / "a" / "b.txt"
