@@ -24,6 +24,7 @@ from em.access import Level
 from em.models import Node
 from em.services import sharing, trash
 from tests.assethub_schema_examples import ASSET_EXAMPLES
+from tests.autotune_schema_examples import AUTOTUNE_EXAMPLES
 from tests.factories import folder, root
 from tests.lineage_schema_examples import LINEAGE_EXAMPLES
 from tests.run_helpers import attach_files, make_run
@@ -208,6 +209,7 @@ EXAMPLES: dict[str, list[Call]] = {
 }
 EXAMPLES.update(ASSET_EXAMPLES)  # the Asset Hub's operations, kept beside its own tests
 EXAMPLES.update(LINEAGE_EXAMPLES)  # lineage's, likewise
+EXAMPLES.update(AUTOTUNE_EXAMPLES)  # AutoTune's, likewise
 
 
 @pytest.fixture(scope="module")
