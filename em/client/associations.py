@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from em.client.sdk import bundle
+from em.client.sdk.bundle import ARTIFACTS_DIR, EM_DIR, METADATA
 
 
 def reference(entry: Any) -> str | None:
@@ -31,7 +31,7 @@ def reference(entry: Any) -> str | None:
 def em_folder(run_folder: Path) -> Path | None:
     """The `.em` folder holding a bundle (`<cwd>/.em/runs/<name>`), if it lies in one."""
     for parent in run_folder.resolve().parents:
-        if parent.name == bundle.EM_DIR:
+        if parent.name == EM_DIR:
             return parent
     return None
 
@@ -48,7 +48,7 @@ def candidates(run_folder: Path, entry: dict[str, Any], cwd: Path | None = None)
     places.append((cwd or Path.cwd()) / local)
     alternative = entry.get("alternativeName")
     if dot_em is not None and isinstance(alternative, str) and alternative and "/" not in alternative:
-        places.append(dot_em / bundle.ARTIFACTS_DIR / alternative)  # the working directory has moved
+        places.append(dot_em / ARTIFACTS_DIR / alternative)  # the working directory has moved
     unique: dict[Path, Path] = {}
     for place in places:
         unique.setdefault(place.resolve(), place)
@@ -60,6 +60,6 @@ def artifact_folder(run_folder: Path, entry: dict[str, Any], cwd: Path | None = 
     which the caller reports as missing."""
     places = candidates(run_folder, entry, cwd)
     for place in places:
-        if (place / bundle.METADATA).is_file():
+        if (place / METADATA).is_file():
             return place
     return places[0]

@@ -20,7 +20,7 @@ from em.access import Access, Checker, Level
 from em.models import Kind, LineageEdge, Node
 from em.services.paths import display_paths
 
-from . import refs
+from .refs import LINEAGE_KINDS, NoSuchVersion, Target, describe, locate
 
 DIRECTIONS = tuple(LineageEdge.Direction.values)
 MAX_REFS = 1000  # references one request (or one upload) may name
@@ -31,7 +31,7 @@ class Planned:
     """One edge to make: the direction, and what its reference resolved to."""
 
     direction: str
-    target: refs.Target
+    target: Target
 
 
 def resolve(checker: Checker, lineage: Mapping[str, Sequence[str]]) -> list[Planned]:
@@ -47,17 +47,17 @@ def resolve(checker: Checker, lineage: Mapping[str, Sequence[str]]) -> list[Plan
     return planned
 
 
-def _target(checker: Checker, direction: str, text: str) -> refs.Target:
+def _target(checker: Checker, direction: str, text: str) -> Target:
     shown = text[:300] if isinstance(text, str) else repr(text)[:300]
     try:
-        target = refs.locate(checker, text)
-    except refs.NoSuchVersion as exc:
+        target = locate(checker, text)
+    except NoSuchVersion as exc:
         raise errors.InvalidInput(f"Lineage {direction} {shown!r}: {exc.message}", detail={"ref": shown}) from exc
     except errors.NotFound as exc:
         raise errors.InvalidInput(
             f"Lineage {direction} {shown!r} names nothing you can see.", detail={"ref": shown}
         ) from exc
-    if target.node.kind not in refs.LINEAGE_KINDS:
+    if target.node.kind not in LINEAGE_KINDS:
         raise errors.InvalidInput(
             f"Lineage {direction} {shown!r} is a {target.node.kind}; name the node it points to instead.",
             detail={"ref": shown},
@@ -126,7 +126,7 @@ def run_lineage(checker: Checker, run: Node) -> dict[str, list[dict[str, Any]]]:
     levels = checker.levels([edge.other for edge in edges]) if edges else {}
     visible = [edge for edge in edges if levels[edge.other_id] >= Level.VIEW]
     paths = display_paths([edge.other for edge in visible])
-    versions = refs.describe((edge.other, edge.version) for edge in visible if edge.version)
+    versions = describe((edge.other, edge.version) for edge in visible if edge.version)
     result: dict[str, list[dict[str, Any]]] = {direction: [] for direction in DIRECTIONS}
     for edge in visible:
         other = edge.other

@@ -23,7 +23,7 @@ from em.access import Checker, Level
 from em.models import LineageEdge, Node
 from em.services.paths import display_paths
 
-from . import refs
+from .refs import describe, locate
 
 MAX_DEPTH = 10
 DEFAULT_DEPTH = 3
@@ -80,7 +80,7 @@ def neighbourhood(checker: Checker, text: Any, *, depth: int = DEFAULT_DEPTH) ->
     """
     if not isinstance(depth, int) or isinstance(depth, bool) or not 0 <= depth <= MAX_DEPTH:
         raise errors.InvalidInput(f"`depth` is a whole number from 0 to {MAX_DEPTH}.")
-    start = refs.locate(checker, text, whole_asset=True)
+    start = locate(checker, text, whole_asset=True)
     root = key_of(start.node.id, start.version)
     walk = _Walk(found={root: _Place(start.node, start.version, 0)})
     frontier = [root]
@@ -152,7 +152,7 @@ def _admit(checker: Checker, walk: _Walk, candidates: dict[str, _Place], kept: l
 def _present(walk: _Walk, root: str, depth: int) -> dict[str, Any]:
     places = walk.found
     paths = display_paths({p.node.id: p.node for p in places.values()}.values())
-    versions = refs.describe((p.node, p.version) for p in places.values() if p.version)
+    versions = describe((p.node, p.version) for p in places.values() if p.version)
     nodes = []
     for key, place in sorted(places.items(), key=lambda item: (item[1].depth, item[1].node.name, item[0])):
         node = place.node
