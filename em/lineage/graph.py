@@ -47,11 +47,15 @@ def key_of(node_id: UUID, version: str = "") -> str:
     return f"{node_id}:{version}" if version else str(node_id)
 
 
+# A graph node inside the walk: (node id, version id or ""). Made text (`key_of`) only for the answer.
+Key = tuple[UUID, str]
+
+
 class _Edge(NamedTuple):
     id: int
     direction: str
-    run: str  # keys
-    other: str
+    run: Key
+    other: Key
 
 
 @dataclass
@@ -65,10 +69,10 @@ class _Place:
 class _Walk:
     """The BFS state: what was found (visible), what was hidden, the edges kept."""
 
-    found: dict[str, _Place] = field(default_factory=dict)
-    hidden: set[str] = field(default_factory=set)
+    found: dict[Key, _Place] = field(default_factory=dict)
+    hidden: set[Key] = field(default_factory=set)
     edges: dict[int, _Edge] = field(default_factory=dict)
-    links: list[tuple[str, str]] = field(default_factory=list)  # whole asset -> one of its versions
+    links: list[tuple[Key, Key]] = field(default_factory=list)  # whole asset -> one of its versions
     truncated: bool = False
 
 
@@ -81,7 +85,7 @@ def neighbourhood(checker: Checker, text: Any, *, depth: int = DEFAULT_DEPTH) ->
     if not isinstance(depth, int) or isinstance(depth, bool) or not 0 <= depth <= MAX_DEPTH:
         raise errors.InvalidInput(f"`depth` is a whole number from 0 to {MAX_DEPTH}.")
     start = locate(checker, text, whole_asset=True)
-    root = key_of(start.node.id, start.version)
+    root = (start.node.id, start.version)
     walk = _Walk(found={root: _Place(start.node, start.version, 0)})
     frontier = [root]
     for level in range(1, depth + 1):
@@ -95,10 +99,10 @@ def _node(values: tuple[Any, ...]) -> Node:
     return Node.from_db(None, NODE_ATTNAMES, values)  # half the cost of Node(**fields); the rest deferred
 
 
-def _step(checker: Checker, walk: _Walk, frontier: list[str], level: int) -> list[str]:
+def _step(checker: Checker, walk: _Walk, frontier: list[Key], level: int) -> list[Key]:
     """Walk one level out from `frontier`: two queries. Returns the next frontier."""
-    nodes = {walk.found[k].node.id for k in frontier if not walk.found[k].version}
-    versions = [(walk.found[k].node.id, walk.found[k].version) for k in frontier if walk.found[k].version]
+    nodes = {node_id for node_id, version in frontier if not version}
+    versions = [key for key in frontier if key[1]]
     touching = Q()
     if nodes:
         touching |= Q(run_id__in=nodes) | Q(other_id__in=nodes)
@@ -110,18 +114,18 @@ def _step(checker: Checker, walk: _Walk, frontier: list[str], level: int) -> lis
         .values_list(*EDGE_FIELDS)
     )
     wanted = set(frontier)
-    candidates: dict[str, _Place] = {}
+    candidates: dict[Key, _Place] = {}
     kept: list[_Edge] = []
     for edge_id, direction, version, *ends in rows:
         run_values, other_values = ends[:WIDTH], ends[WIDTH:]
-        run_key, other_key = key_of(run_values[0]), key_of(other_values[0], version)
+        run_key, other_key = (run_values[0], ""), (other_values[0], version)
         whole = version and other_values[0] in nodes  # an edge of a version of an asset being walked whole
         if run_key not in wanted and other_key not in wanted and not whole:
             continue  # matched only by the versions' cross product
         if whole and other_key not in walk.found:
-            asset = walk.found[key_of(other_values[0])]
+            asset = walk.found[(other_values[0], "")]
             walk.found[other_key] = _Place(asset.node, version, asset.depth)
-            walk.links.append((key_of(asset.node.id), other_key))
+            walk.links.append(((other_values[0], ""), other_key))
         for key, values, of in ((run_key, run_values, ""), (other_key, other_values, version)):
             if key not in walk.found and key not in walk.hidden and key not in candidates:
                 candidates[key] = _Place(_node(tuple(values)), of, level)
@@ -129,11 +133,11 @@ def _step(checker: Checker, walk: _Walk, frontier: list[str], level: int) -> lis
     return _admit(checker, walk, candidates, kept)
 
 
-def _admit(checker: Checker, walk: _Walk, candidates: dict[str, _Place], kept: list[_Edge]) -> list[str]:
+def _admit(checker: Checker, walk: _Walk, candidates: dict[Key, _Place], kept: list[_Edge]) -> list[Key]:
     """Check the newly reached nodes with one read of the grants; keep the visible, count the rest."""
     levels = checker.levels({p.node.id: p.node for p in candidates.values()}.values()) if candidates else {}
     room = MAX_NODES - len(walk.found)
-    admitted: list[str] = []
+    admitted: list[Key] = []
     for key in sorted(candidates):
         place = candidates[key]
         if levels[place.node.id] < Level.VIEW:
@@ -149,7 +153,7 @@ def _admit(checker: Checker, walk: _Walk, candidates: dict[str, _Place], kept: l
     return admitted
 
 
-def _present(walk: _Walk, root: str, depth: int) -> dict[str, Any]:
+def _present(walk: _Walk, root: Key, depth: int) -> dict[str, Any]:
     places = walk.found
     paths = display_paths({p.node.id: p.node for p in places.values()}.values())
     versions = describe((p.node, p.version) for p in places.values() if p.version)
@@ -158,7 +162,7 @@ def _present(walk: _Walk, root: str, depth: int) -> dict[str, Any]:
         node = place.node
         nodes.append(
             {
-                "key": key,
+                "key": key_of(*key),
                 "id": node.id,
                 "kind": node.kind,
                 "name": node.name,
@@ -168,15 +172,16 @@ def _present(walk: _Walk, root: str, depth: int) -> dict[str, Any]:
             }
         )
     edges: list[dict[str, Any]] = [
-        {"id": None, "source": asset, "target": version, "direction": "version"} for asset, version in walk.links
+        {"id": None, "source": key_of(*asset), "target": key_of(*version), "direction": "version"}
+        for asset, version in walk.links
     ]
     for edge in sorted(walk.edges.values()):
         source, target = (
             (edge.other, edge.run) if edge.direction == LineageEdge.Direction.INPUT else (edge.run, edge.other)
         )
-        edges.append({"id": edge.id, "source": source, "target": target, "direction": edge.direction})
+        edges.append({"id": edge.id, "source": key_of(*source), "target": key_of(*target), "direction": edge.direction})
     return {
-        "root": root,
+        "root": key_of(*root),
         "depth": depth,
         "nodes": nodes,
         "edges": edges,
