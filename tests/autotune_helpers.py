@@ -4,6 +4,7 @@ leaves behind) made by the node service."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from em.autotune.models import AutoTune
@@ -11,6 +12,7 @@ from em.models import Kind, Node
 from em.services.nodes import create_node
 from tests.bundle_helpers import replace_files
 
+START = datetime(2026, 3, 1, 10, tzinfo=UTC)
 PROFILE = {
     "name": "mnist-search",
     "objective": {"metric": "accuracy", "goal": "maximize"},
@@ -38,8 +40,8 @@ def trial_files(
         "id": number,
         "parameters": params or {"lr": 0.01 * (number + 1), "layers": 1 + number % 3, "optimizer": "adam"},
         "status": status,
-        "start": f"2026-03-01T10:{number:02d}:00+00:00",
-        "end": f"2026-03-01T10:{number:02d}:{10 + number:02d}+00:00",
+        "start": (START + timedelta(minutes=number)).isoformat(),
+        "end": (START + timedelta(minutes=number, seconds=10 + number)).isoformat(),
     }
     final = value if value is not None else 0.0
     intermediate = [{"step": step, "value": final * (step + 1) / points} for step in range(points)]

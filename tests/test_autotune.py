@@ -14,7 +14,7 @@ from em.autotune import indexing
 from em.autotune.models import AutoTune, Trial, TrialParam, TrialStatus
 from em.models import IndexState, LineageEdge, Node, Run
 from em.services import sharing
-from tests.autotune_helpers import autotune_node, example_search
+from tests.autotune_helpers import autotune_node, example_search, trial_files
 from tests.bundle_helpers import example_bundle, replace_files, run_node
 from tests.factories import root
 from tests.test_blobs_and_uploads import upload
@@ -254,3 +254,17 @@ def test_bad_intermediate_values_are_named_by_their_index(alice, private_storage
     outcome = indexing.index_autotune(node.pk)
     assert outcome["state"] == "failed"
     assert outcome["errors"][0]["file"] == "trials/2/metrics.yaml" and words in outcome["errors"][0]["message"]
+
+
+def test_reads_take_a_constant_number_of_queries(alice, api, private_storage, django_assert_max_num_queries):
+    small = autotune_node(root(alice), "small", example_search())
+    files = example_search()
+    for number in range(6, 200):
+        files.update(trial_files(number, value=number / 1000))
+    big = autotune_node(root(alice), "big", files)
+    client = api(alice)
+    for node in (small, big):
+        assert indexing.index_autotune(node.pk)["state"] == "indexed"
+        for path in ("", "/trials?order_by=params.lr%20DESC&filter=params.layers%20>%201", "/charts", "/trials/5"):
+            with django_assert_max_num_queries(12):
+                assert client.get(f"/api/v1/autotune/{node.pk}{path}").status_code == 200
