@@ -309,13 +309,14 @@ def test_overviews_out_of_x_order_fall_back_to_the_points(run: Run, django_asser
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_fills_the_overviews_of_stored_chunks(alice: Any) -> None:
     before = [("em", "0009_run_scope_index_and_chunk_storage")]
+    node = run_node(root(alice), "r", {"stdout.log": b""})  # with today's models, before the schema goes back
     executor = MigrationExecutor(connection)
     latest = executor.loader.graph.leaf_nodes("em")
     executor.migrate(before)
     try:
         old_apps = executor.loader.project_state(before).apps
         old_chunk = old_apps.get_model("em", "MetricChunk")
-        run = old_apps.get_model("em", "Run").objects.create(node_id=run_node(root(alice), "r", {"stdout.log": b""}).pk)
+        run = old_apps.get_model("em", "Run").objects.create(node_id=node.pk)
         series = MetricSeries.objects.create(run_id=run.pk, key="k", count=3 * CHUNK_SIZE - 5)
         data = random_points(np.random.default_rng(2), 3 * CHUNK_SIZE - 5)
         for seq, start in enumerate(range(0, len(data), CHUNK_SIZE)):
