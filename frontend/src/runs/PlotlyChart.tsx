@@ -1,15 +1,15 @@
 // A plotly figure, with plotly.js loaded only when the first one is shown (it is several MB; the
 // portal's main bundle stays small).
 import { useEffect, useRef, useState } from "react";
-import type { Data, Layout } from "plotly.js-dist-min";
+import type { Data, Layout } from "plotly.js-strict-dist-min";
 import { ErrorState, Loading } from "../components";
 import { runsEn } from "./strings";
 
-type PlotlyModule = typeof import("plotly.js-dist-min");
+type PlotlyModule = typeof import("plotly.js-strict-dist-min");
 let loading: Promise<PlotlyModule> | null = null;
 
 function loadPlotly(): Promise<PlotlyModule> {
-  loading ??= import("plotly.js-dist-min").catch((e: unknown) => {
+  loading ??= import("plotly.js-strict-dist-min").catch((e: unknown) => {
     loading = null; // let a later chart try again
     throw e;
   });
