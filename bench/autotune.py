@@ -91,8 +91,8 @@ def store_search(folder: Path, parent: Any, by: Any) -> Any:
     enqueue, which the bench runs itself."""
     from django.db import transaction
 
-    from em.autotune.models import AutoTune
     from em.models import Kind
+    from em.models.autotune import AutoTune
     from em.services import blobs, uploads
     from em.services.nodes import create_node
 
@@ -122,7 +122,7 @@ def median_ms(work: Callable[[], object], repeat: int) -> float:
 
 
 def bench_index(people: fixtures.People, trials: int, points: int) -> Iterator[Result]:
-    from em.autotune.models import AutoTune, Trial
+    from em.models.autotune import AutoTune, Trial
     from em.tasks import index_autotune
 
     with tempfile.TemporaryDirectory(prefix="em-bench-autotune-") as scratch:
@@ -147,7 +147,7 @@ def bench_index(people: fixtures.People, trials: int, points: int) -> Iterator[R
 
 def bench_reads(people: fixtures.People, node_id: str, repeat: int) -> Iterator[Result]:
     from em.autotune import selectors
-    from em.autotune.models import AutoTune
+    from em.models.autotune import AutoTune
 
     row = AutoTune.objects.get(pk=node_id)
     page = {"order_by": PAGE["order_by"]}
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     results = [Result("load_average_1min_at_start", round(os.getloadavg()[0], 2), "runnable")]
     indexing = bench_index(people, args.trials, args.points)
     results.extend(indexing)
-    from em.autotune.models import AutoTune
+    from em.models.autotune import AutoTune
 
     node_id = str(AutoTune.objects.get().pk)
     results.extend(bench_reads(people, node_id, args.repeat))

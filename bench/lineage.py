@@ -5,7 +5,7 @@
 
 The database named in the URL is DROPPED and created afresh (its name must contain "bench") and migrated;
 DEBUG is off. alice owns this lineage, made through the real services (`em.services.nodes.create_node`,
-versions of a real model, `LineageEdge` rows as `em.lineage.edges` writes them):
+versions of a real model, `LineageEdge` rows as `em.services.lineage.edges` writes them):
 
     dataset version D (the start)  <- read by --fanout runs            (depth 1)
     each run                       -> writes --fanout outputs          (depth 2: artifacts, and versions
@@ -17,7 +17,7 @@ With the defaults that is 1 + 10 + 100 + 900 = 1,011 nodes within depth 3. bob s
 /alice/lineage/unseen, so about half the graph is hidden from him and must be filtered out.
 
 Measured, median (and fastest) of --repeat after one warm-up, each with a fresh `Checker` (grants read anew, as per
-request): `em.lineage.neighbourhood` at depth 3 in-process as bob (permission-filtered) and as alice
+request): `em.services.lineage.neighbourhood` at depth 3 in-process as bob (permission-filtered) and as alice
 (owner), and `GET /api/v1/lineage?node=...&depth=3` through DRF's APIClient as bob; the query count of
 the permission-filtered walk comes from a separate untimed run under `CaptureQueriesContext`.
 
@@ -140,7 +140,7 @@ def measure(world: World, repeat: int) -> list[Result]:
     from rest_framework.test import APIClient
 
     from em.access import Checker
-    from em.lineage import neighbourhood
+    from em.services.lineage import neighbourhood
 
     def walk(user: Any) -> dict[str, Any]:
         return neighbourhood(Checker(user), world.start, depth=3)

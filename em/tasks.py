@@ -19,9 +19,9 @@ from django.dispatch import receiver
 
 from em import errors
 from em.autotune import indexing as autotune_indexing
-from em.autotune.models import AutoTune
 from em.celery import app
 from em.models import Kind, MetricSeries, Node
+from em.models.autotune import AutoTune
 from em.runs import indexing, metrics
 from em.services import blobs
 from em.services.trash import purge_expired

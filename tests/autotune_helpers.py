@@ -7,8 +7,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from em.autotune.models import AutoTune
 from em.models import Kind, Node
+from em.models.autotune import AutoTune
 from em.services.nodes import create_node
 from tests.bundle_helpers import replace_files
 

@@ -11,8 +11,8 @@ import pytest
 
 from em.access import Level
 from em.autotune import indexing
-from em.autotune.models import AutoTune, Trial, TrialParam, TrialStatus
 from em.models import IndexState, LineageEdge, Node, Run
+from em.models.autotune import AutoTune, Trial, TrialParam, TrialStatus
 from em.services import sharing
 from tests.autotune_helpers import autotune_node, example_search, trial_files
 from tests.bundle_helpers import example_bundle, replace_files, run_node

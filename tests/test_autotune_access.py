@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from em.access import Level
 from em.autotune import indexing
-from em.autotune.models import AutoTune, Trial
 from em.models import IndexState, Run
+from em.models.autotune import AutoTune, Trial
 from em.services import sharing
 from em.tasks import index_committed_autotune
 from tests.autotune_helpers import autotune_node, example_search

@@ -14,11 +14,11 @@ from click.testing import CliRunner
 
 import em
 from em.autotune import indexing
-from em.autotune.models import AutoTune, Trial
 from em.autotune.selectors import best_trial
 from em.client.cli import main
 from em.client.integrations.optuna import EMCallback
 from em.models import Kind
+from em.models.autotune import AutoTune, Trial
 from em.services.nodes import create_node
 from tests.bundle_helpers import replace_files
 from tests.factories import root

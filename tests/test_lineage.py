@@ -287,8 +287,9 @@ def test_trashed_ends_are_left_out(world: dict[str, Any]) -> None:
 
 def test_services_take_a_node_or_a_proof(world: dict[str, Any], bob: Any) -> None:
     """Called with a bare node (not a view's proof), the services check the caller themselves."""
-    from em import errors, lineage
+    from em import errors
     from em.access import Checker
+    from em.services import lineage
 
     run = world["run"]
     with pytest.raises(errors.NotFound):

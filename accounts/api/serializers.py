@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from rest_framework import serializers
 
 from accounts.models import ApiKey
-from em.api.strict import StrictSerializer
+from em.strict import StrictSerializer
 
 
 class MeSerializer(serializers.Serializer):

@@ -8,8 +8,8 @@ from typing import Any
 from rest_framework import serializers
 
 from em.api.serializers import NodeSerializer
-from em.api.strict import StrictSerializer
 from em.models import Kind
+from em.strict import StrictSerializer
 
 from ..models import MAIN, Branch, StagedChange, Tag, Version
 

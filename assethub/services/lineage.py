@@ -1,6 +1,6 @@
 """The Asset Hub's side of lineage: em's edges point at versions, which only this app knows.
 
-em must not import the Asset Hub, so it keeps a registry of version resolvers (em.lineage.refs) and this
+em must not import the Asset Hub, so it keeps a registry of version resolvers (em.services.lineage.refs) and this
 module fills it in for models and datasets (`AssethubConfig.ready()`): a lineage reference such as
 `/alice/t9k-assethub/model/cv/resnet:v1` is resolved by the same `refs.resolve` as every other ref.
 """
@@ -11,8 +11,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from em import errors
-from em.lineage.refs import VersionInfo, register_ref_resolver
 from em.models import Node
+from em.services.lineage.refs import VersionInfo, register_ref_resolver
 
 from ..models import MAIN, Tag, Version
 from .assets import ASSET_KINDS

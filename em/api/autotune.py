@@ -23,10 +23,10 @@ from accounts.permissions import ApiKeyScopeOrPublicRead
 from em.access import Level
 from em.api.base import READS, NodeView
 from em.api.pagination import PagePagination
-from em.api.strict import StrictSerializer
 from em.autotune import selectors, services
-from em.autotune.models import AutoTune
+from em.models.autotune import AutoTune
 from em.services.uploads import Where, resolve_parent
+from em.strict import StrictSerializer
 
 AutoTuneJSON = OpenApiTypes.OBJECT
 

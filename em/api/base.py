@@ -16,9 +16,9 @@ from rest_framework.views import APIView
 
 from em import access, errors
 from em.access import Access, Checker, Level
-from em.api.strict import refuse_unknown
 from em.models import Node, Run
 from em.runs import services as run_services
+from em.strict import refuse_unknown
 
 READS = {"GET": Level.VIEW, "HEAD": Level.VIEW, "OPTIONS": Level.VIEW}
 

@@ -1,6 +1,6 @@
 """Lineage endpoints (docs/lineage.md): a run's edges (list, add, remove one) and the graph around any node.
 
-Views parse, call one `em.lineage` service, and present. Adding or removing a run's edges needs edit on
+Views parse, call one `em.services.lineage` service, and present. Adding or removing a run's edges needs edit on
 the run (RunView: 404 to strangers, 403 to viewers) and view on the other end (a hidden other end is
 the same 400 as a missing one); the graph shows only what the caller may view.
 """
@@ -17,11 +17,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.permissions import ApiKeyScopeOrPublicRead
-from em import lineage
 from em.api.base import CheckedView, RunView
-from em.api.strict import StrictSerializer
-from em.lineage.edges import MAX_REFS
-from em.lineage.graph import DEFAULT_DEPTH, MAX_DEPTH
+from em.services import lineage
+from em.services.lineage.edges import MAX_REFS
+from em.services.lineage.graph import DEFAULT_DEPTH, MAX_DEPTH
+from em.strict import StrictSerializer
 
 
 class LineageAddSerializer(StrictSerializer):

@@ -8,9 +8,9 @@ from typing import Any
 
 from em import access
 from em.api.serializers import present
-from em.lineage import run_lineage
 from em.models import Node, Run
 from em.runs.compare import summary
+from em.services.lineage import run_lineage
 
 
 def run_rows(*, user: Any, runs: Iterable[Node]) -> list[dict[str, Any]]:

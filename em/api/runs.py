@@ -29,7 +29,6 @@ from em.access import Checker
 from em.api.base import RunView
 from em.api.run_detail import present_run_detail, run_rows
 from em.api.search import RunSearchView
-from em.api.strict import StrictSerializer, refuse_unknown
 from em.models import MetricSeries, Node
 from em.runs import compare, metrics, selectors
 from em.runs import live as live_metrics
@@ -37,6 +36,7 @@ from em.runs import log as run_log
 from em.runs import services as run_services
 from em.services import lookup
 from em.services.uploads import Where, resolve_parent
+from em.strict import StrictSerializer, refuse_unknown
 
 # 100,000 points of four arrays as JSON text stay well below this.
 MAX_LIVE_BODY_BYTES = 32 * 1024 * 1024

@@ -31,10 +31,10 @@ from em.access import Checker
 from em.api.pagination import PagePagination
 from em.api.run_detail import run_rows
 from em.api.serializers import NodeSerializer
-from em.api.strict import StrictSerializer
 from em.models import NodeQuerySet
 from em.runs.selectors import counted_ids, export_batches, run_keys, runs_by_id, search_runs
 from em.services import lookup
+from em.strict import StrictSerializer
 
 EXPORT_BATCH = 1000  # runs per chunk of the CSV (and per query for their params and metric summaries)
 CSV_COLUMNS = ["Run ID", "Name", "Source Type", "Source Name", "User", "Status"]

@@ -15,10 +15,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from em import access
-from em.api.strict import StrictSerializer
 from em.models import Kind, Node
 from em.services.paths import display_paths
 from em.services.sharing import Share
+from em.strict import StrictSerializer
 
 
 class NodePresenter:

@@ -28,10 +28,10 @@ from em import errors
 from em.api.base import NodeView
 from em.api.errors import error_body
 from em.api.serializers import NodeSerializer, present_one
-from em.api.strict import StrictSerializer, refuse_unknown
 from em.models import ManifestEntry, Node, Upload
 from em.runs.references import references_of
 from em.services import archives, blobs, uploads
+from em.strict import StrictSerializer, refuse_unknown
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

@@ -21,9 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from em.models.autotune import Goal, SearchStatus, TrialStatus
 from em.runs import yaml_safety
-
-from .models import Goal, SearchStatus, TrialStatus
 
 PROFILE = "profile.json"
 TRIALS_DIR = "trials"

@@ -26,10 +26,10 @@ from django.utils import timezone
 
 from em import errors
 from em.models import IndexState, Kind, Node
+from em.models.autotune import AutoTune
 from em.services import blobs
 
 from .bundle import Bundle, BundleError, load_bundle
-from .models import AutoTune
 from .services import replace_trials, write_profile
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from django.utils import timezone
 from em import access, errors
 from em.access import Access, Level
 from em.models import Node
+from em.models.autotune import AutoTune, Goal, Trial, TrialStatus
 
-from .models import AutoTune, Goal, Trial, TrialStatus
 from .services import autotune_of
 from .trial_filter import filter_trials, order_trials
 

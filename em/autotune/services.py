@@ -22,6 +22,7 @@ from django.utils import timezone
 from em import access, errors
 from em.access import Access, Level
 from em.models import IndexState, Kind, LineageEdge, Node, Run, RunStatus
+from em.models.autotune import AutoTune, Trial, TrialParam, TrialStatus
 from em.runs import metrics
 from em.runs import services as run_services
 from em.runs.services import flatten
@@ -41,7 +42,6 @@ from .bundle import (
     trial_from,
     trial_status,
 )
-from .models import AutoTune, Trial, TrialParam, TrialStatus
 
 MAX_LIVE_TRIALS = 5_000
 _RUN_STATUS = {

@@ -18,12 +18,12 @@ from functools import reduce
 
 from django.db.models import DurationField, Exists, ExpressionWrapper, F, OrderBy, OuterRef, Q, QuerySet, Subquery
 
+from em.models.autotune import Trial, TrialParam
 from em.search import Comparison, Entity, Expr, OrderTerm, parse_filter, parse_order
 from em.search.compiler import _compare, _number, _text, _time  # the literal checks, shared with runs
 from em.search.grammar import BoolOp, Not
 
 from .bundle import Problem, trial_status
-from .models import Trial, TrialParam
 
 MAX_COMPARISONS = 100
 _DURATION = ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())

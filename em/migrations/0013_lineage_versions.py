@@ -1,4 +1,4 @@
-# A lineage edge to a model or dataset names the version its reference resolved to (em.lineage.refs).
+# A lineage edge to a model or dataset names the version its reference resolved to (em.services.lineage.refs).
 
 from django.db import migrations, models
 from django.db.models import Min

@@ -4,7 +4,7 @@ from .nodes import CONTAINER_KINDS, STORAGE_TYPE_OF_KIND, Kind, Node, NodeQueryS
 from .runs import IndexState, LineageEdge, MetricChunk, MetricSeries, Param, Run, RunStatus, Tag
 from .uploads import Upload
 
-from em.autotune.models import AutoTune, Trial, TrialParam  # isort: skip  # registered with the em app
+from .autotune import AutoTune, Trial, TrialParam  # isort: skip  # it builds on nodes and runs
 
 __all__ = [
     "CONTAINER_KINDS",

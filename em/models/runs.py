@@ -162,7 +162,7 @@ class LineageEdge(models.Model):
     """`other` was an input of `run`'s (direction input) or `run` produced it (direction output).
 
     When `other` is a Model or Dataset the edge is about one of its versions: `version` holds the
-    commit id the reference resolved to when the edge was made (em.lineage.refs), and `ref` the text the
+    commit id the reference resolved to when the edge was made (em.services.lineage.refs), and `ref` the text the
     user wrote (`v1`, `main`). It is no foreign key because em sits below the Asset Hub; it cannot dangle,
     since a version is deleted only with its asset, and the edge goes with the asset (`other`, CASCADE).
     `version` is "" for runs and artifacts.

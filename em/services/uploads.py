@@ -22,7 +22,6 @@ from django.utils.dateparse import parse_datetime
 
 from em import access, errors
 from em.access import Level
-from em.lineage import edges as lineage_edges
 from em.models import (
     STORAGE_TYPE_OF_KIND,
     IndexState,
@@ -35,6 +34,7 @@ from em.models import (
     StorageType,
     Upload,
 )
+from em.services.lineage import edges as lineage_edges
 
 from . import blobs, lookup, paths
 from .identity import bundle_identity, same_bundle
@@ -156,7 +156,7 @@ def _lineage(lineage: Any) -> dict[str, list[str]]:
 
 
 def resolve_lineage(user: Any, lineage: dict[str, list[str]]) -> list[lineage_edges.Planned]:
-    """What each reference names, checked as every lineage edge is (em.lineage.edges): 400 naming the
+    """What each reference names, checked as every lineage edge is (em.services.lineage.edges): 400 naming the
     first that names nothing the user can see, no real version, or no run, artifact or version."""
     return lineage_edges.resolve(access.Checker(user), lineage)
 

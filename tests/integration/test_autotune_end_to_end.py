@@ -14,9 +14,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
-from em.autotune.models import AutoTune, Trial
 from em.client.integrations.optuna import EMCallback
 from em.models import IndexState
+from em.models.autotune import AutoTune, Trial
 from tests.autotune_helpers import example_search
 from tests.factories import root
 from tests.test_autotune_sdk import study

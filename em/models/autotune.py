@@ -14,8 +14,8 @@ from datetime import timedelta
 
 from django.db import models
 
-from em.models.nodes import Node
-from em.models.runs import IndexState
+from .nodes import Node
+from .runs import IndexState
 
 
 class Goal(models.TextChoices):
