@@ -11,7 +11,7 @@ SHELL := /bin/bash
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help run test install install-dev portal lint typecheck test-sqlite test-postgres services chromium clean \
+.PHONY: help run test install install-dev portal lint typecheck imports test-sqlite test-postgres services chromium clean \
 	clean-data
 
 help: ## list the targets
@@ -37,6 +37,9 @@ lint: install-dev ## ruff check .
 
 typecheck: install-dev ## mypy .
 	@bash deploy/dev/test.sh mypy
+
+imports: install-dev ## lint-imports: layers import downwards only (contracts in pyproject.toml)
+	@bash deploy/dev/test.sh imports
 
 test-sqlite: install-dev ## pytest pass 1 only (SQLite, no services); PYTEST_ARGS="-k ..." narrows it
 	@bash deploy/dev/test.sh sqlite

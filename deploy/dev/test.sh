@@ -5,6 +5,7 @@
 #   portal    the web portal's build: npm ci (when package-lock.json changed) + npm run build
 #   ruff      ruff check .
 #   mypy      mypy .
+#   imports   lint-imports: the contracts in pyproject.toml (layers import downwards only, and so on)
 #   frontend  the portal's typecheck (tsc) and unit tests (Vitest)
 #   chromium  Debian's Chromium for the browser tests: installed in CI (deploy/dev/chromium.sh); outside CI
 #             a missing one is noted and the browser tests skip (`make chromium` installs it)
@@ -24,7 +25,7 @@ PG_URL="${EM_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/em}"
 REDIS_URL="${EM_TEST_REDIS_URL:-redis://127.0.0.1:6379/15}"
 # Split like a shell would, so that PYTEST_ARGS='-k "a and b"' keeps its quotes.
 eval "pytest_args=(${PYTEST_ARGS:-})"
-ALL_STAGES=(install portal ruff mypy frontend chromium sqlite services postgres)
+ALL_STAGES=(install portal ruff mypy imports frontend chromium sqlite services postgres)
 if [ $# -gt 0 ]; then stages=("$@"); else stages=("${ALL_STAGES[@]}"); fi
 
 # Tests choose their settings in pyproject.toml; a DJANGO_SETTINGS_MODULE in the caller's shell would win.
@@ -70,6 +71,7 @@ for stage in "${stages[@]}"; do
     portal) run_stage "Portal: npm ci + npm run build" bash deploy/dev/frontend.sh ;;
     ruff) run_stage "Lint: ruff check ." "$VENV/bin/ruff" check . ;;
     mypy) run_stage "Types: mypy ." "$VENV/bin/mypy" . ;;
+    imports) run_stage "Imports: lint-imports (layers, client, accounts)" "$VENV/bin/lint-imports" ;;
     frontend)
         run_stage "Frontend: typecheck + vitest" \
             bash -c 'cd frontend && npm run --silent typecheck && npm test --silent'
