@@ -132,6 +132,7 @@ class TrialsView(AutoTuneView):
         ],
         responses=AutoTuneJSON,
         summary="A search's trials, filtered, sorted and paged",
+        operation_id="autotune_trials_list",
     )
     def get(self, request: Request, autotune_id: UUID) -> Response:
         v = _valid(TrialQuerySerializer, request.query_params.dict())
@@ -150,7 +151,9 @@ class TrialsView(AutoTuneView):
 
 
 class TrialDetailView(AutoTuneView):
-    @extend_schema(responses=AutoTuneJSON, summary="One trial with its intermediate values")
+    @extend_schema(
+        responses=AutoTuneJSON, summary="One trial with its intermediate values", operation_id="autotune_trial_retrieve"
+    )
     def get(self, request: Request, autotune_id: UUID, number: int) -> Response:
         return Response(selectors.intermediate(selectors.trial(self.autotune, number)))
 
