@@ -1,6 +1,9 @@
 """Diff between two versions: files added, changed (other content) and removed, with their sizes.
 
-Two queries (one per side) and a walk in memory; a change of mtime alone is no change of content.
+Two queries, one per side, each returning only the entries the other side does not hold with the same
+content (an index lookup per entry on (manifest, path), done by the database), so two 10,000-file
+versions that differ in a hundred files move a hundred rows, not twenty thousand. A change of mtime
+alone is no change of content.
 """
 
 from __future__ import annotations
@@ -8,8 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Exists, OuterRef
+
+from em.models import ManifestEntry
+
 from ..models import Version
-from .files import entries_of
 
 
 @dataclass
@@ -31,9 +37,12 @@ class Diff:
 
 def diff(old: Version | None, new: Version | None) -> Diff:
     """What turns `old` into `new` (None is an empty version: a branch without commits)."""
-    before = entries_of(old.manifest_id if old is not None else None)
-    after = entries_of(new.manifest_id if new is not None else None)
+    old_id = old.manifest_id if old is not None else None
+    new_id = new.manifest_id if new is not None else None
     out = Diff()
+    if old_id == new_id:
+        return out
+    before, after = _only_in(old_id, new_id), _only_in(new_id, old_id)
     for path in sorted(before.keys() | after.keys()):
         a, b = before.get(path), after.get(path)
         if a is None and b is not None:
@@ -51,3 +60,16 @@ def diff(old: Version | None, new: Version | None) -> Diff:
                 }
             )
     return out
+
+
+def _only_in(manifest_id: int | None, other_id: int | None) -> dict[str, dict[str, Any]]:
+    """path → {size, sha256} of the entries of `manifest_id` that `other_id` lacks or holds with other bytes."""
+    if manifest_id is None:
+        return {}
+    entries = ManifestEntry.objects.filter(manifest_id=manifest_id)
+    if other_id is not None:
+        same = ManifestEntry.objects.filter(manifest_id=other_id, path=OuterRef("path"), blob_id=OuterRef("blob_id"))
+        entries = entries.exclude(Exists(same))
+    return {
+        path: {"size": size, "sha256": sha256} for path, sha256, size in entries.values_list("path", "blob_id", "size")
+    }
