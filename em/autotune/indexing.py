@@ -18,16 +18,15 @@ from typing import TypedDict
 from uuid import UUID
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from em import errors
 from em.models import IndexState, Kind, Node
 from em.models.autotune import AutoTune
-from em.services import blobs
+from em.services import blobs, index_outbox
 
 from .bundle import Bundle, BundleError, load_bundle
 from .services import replace_trials, write_profile
@@ -51,12 +50,10 @@ def index_autotune(node_id: UUID | str) -> IndexOutcome:
     manifest_id = node.manifest_id
     try:
         return _index(node, manifest_id)
-    except SoftTimeLimitExceeded:
-        message = "indexing took longer than its time limit and was stopped (EM_TASK_TIME_LIMIT sets it)"
-    except Exception as exc:
-        log.exception("Indexing AutoTune %s failed", node.pk)
-        message = f"indexing failed on the server ({type(exc).__name__}: {str(exc)[:500]})"
-    return _fail(node, manifest_id, [{"file": "", "message": message}])
+    except Exception as exc:  # SoftTimeLimitExceeded included: indexing always ends, saying why
+        if not isinstance(exc, SoftTimeLimitExceeded):
+            log.exception("Indexing AutoTune %s failed", node.pk)
+        return _fail(node, manifest_id, [{"file": "", "message": index_outbox.failure_message(exc)}])
 
 
 def _index(node: Node, manifest_id: int | None) -> IndexOutcome:
@@ -86,35 +83,20 @@ def _store(autotune: AutoTune, bundle: Bundle) -> None:
 
 
 def requested(node_id: UUID | str) -> bool:
-    """Record that indexing of the search is being enqueued now; False when it is not pending."""
-    rows = AutoTune.objects.filter(node_id=node_id, index_state=IndexState.PENDING)
-    return bool(rows.update(index_requested_at=timezone.now()))
+    """Record that indexing of the search is being enqueued now (em.services.index_outbox)."""
+    return index_outbox.mark_requested(AutoTune, node_id)
 
 
 def requeue(*, retry_after: timedelta, limit: int, publish: Callable[[list[str]], list[str]]) -> list[str]:
-    """Send again, through `publish`, the pending searches last enqueued more than `retry_after` ago (at
-    most `limit`, oldest first); one re-sent `EM_INDEX_MAX_REQUESTS` times ends failed with the reason.
-    Rows another sweep holds are skipped, so two sweeps never send one search twice."""
-    now = timezone.now()
-    stale = Q(index_requested_at__lt=now - retry_after) | Q(index_requested_at__isnull=True)
-    with transaction.atomic():
-        due = AutoTune.objects.select_for_update(skip_locked=True).filter(stale, index_state=IndexState.PENDING)
-        due = due.filter(node__deleted_at__isnull=True, node__manifest__isnull=False)
-        picked = list(
-            due.order_by(F("index_requested_at").asc(nulls_first=True)).values_list("pk", "index_requests")[:limit]
-        )
-        spent = [pk for pk, requests in picked if requests >= settings.EM_INDEX_MAX_REQUESTS]
-        if spent:
-            message = (
-                f"indexing was requested {settings.EM_INDEX_MAX_REQUESTS + 1} times and never finished "
-                "(is a worker serving the `index` queue?); upload the search again to retry"
-            )
-            AutoTune.objects.filter(pk__in=spent).update(
-                index_state=IndexState.FAILED, index_errors=[{"file": "", "message": message}]
-            )
-        sent = publish([str(pk) for pk, requests in picked if requests < settings.EM_INDEX_MAX_REQUESTS])
-        AutoTune.objects.filter(node_id__in=sent).update(index_requested_at=now, index_requests=F("index_requests") + 1)
-    return sent
+    """The sweep: send again the searches still pending long after they were last sent (em.services.index_outbox)."""
+    return index_outbox.requeue(
+        AutoTune,
+        noun="search",
+        retry_after=retry_after,
+        limit=limit,
+        publish=publish,
+        due=Q(node__manifest__isnull=False),
+    )
 
 
 def _reader(files: dict[str, blobs.ManifestEntry]) -> Callable[[str, int], bytes]:

@@ -50,7 +50,7 @@ class Run(models.Model):
     index_state = models.CharField(max_length=16, choices=IndexState.choices, default=IndexState.PENDING)
     index_errors = models.JSONField(default=list, blank=True, help_text="[{file, message}] of the last indexing.")
     indexed_at = models.DateTimeField(null=True, blank=True)
-    # The outbox of indexing: a pending run is enqueued again by a sweep (em.runs.indexing.requeue_candidates).
+    # The outbox of indexing: a pending run is enqueued again by a sweep (em.services.index_outbox.requeue).
     index_requested_at = models.DateTimeField(null=True, blank=True, help_text="When indexing was last enqueued.")
     index_requests = models.PositiveIntegerField(default=0, help_text="How many times indexing was enqueued.")
 

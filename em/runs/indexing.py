@@ -27,13 +27,12 @@ from uuid import UUID
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from em import errors
 from em.models import IndexState, Kind, ManifestEntry, Node, Param, Run
 from em.runs.services import param_rows
-from em.services import blobs
+from em.services import blobs, index_outbox
 
 from . import metrics
 from .bundle import NUL, Bundle, BundleError, load_bundle
@@ -62,12 +61,10 @@ def index_run(node_id: UUID | str) -> IndexOutcome:
     manifest_id = node.manifest_id
     try:
         return _index(node, manifest_id)
-    except SoftTimeLimitExceeded:
-        message = "indexing took longer than its time limit and was stopped (EM_TASK_TIME_LIMIT sets it)"
-    except Exception as exc:
-        log.exception("Indexing run %s failed", node.pk)
-        message = f"indexing failed on the server ({type(exc).__name__}: {str(exc)[:500]})"
-    return _fail(node, manifest_id, [{"file": "", "message": message}])
+    except Exception as exc:  # SoftTimeLimitExceeded included: indexing always ends, saying why
+        if not isinstance(exc, SoftTimeLimitExceeded):
+            log.exception("Indexing run %s failed", node.pk)
+        return _fail(node, manifest_id, [{"file": "", "message": index_outbox.failure_message(exc)}])
 
 
 def _index(node: Node, manifest_id: int | None) -> IndexOutcome:
@@ -106,39 +103,13 @@ def _wait_at_test_gate() -> None:
 
 
 def requested(node_id: UUID | str) -> bool:
-    """Record that indexing of the run is being enqueued now; False when the run is not pending (there is
-    nothing to do, so a repeated commit of an indexed upload enqueues nothing)."""
-    runs = Run.objects.filter(node_id=node_id, index_state=IndexState.PENDING)
-    return bool(runs.update(index_requested_at=timezone.now()))
+    """Record that indexing of the run is being enqueued now (em.services.index_outbox)."""
+    return index_outbox.mark_requested(Run, node_id)
 
 
 def requeue(*, retry_after: timedelta, limit: int, publish: Callable[[list[str]], list[str]]) -> list[str]:
-    """Enqueue again, through `publish` (which answers the ids it could send), the pending runs last
-    enqueued more than `retry_after` ago, oldest first, at most `limit`; the ids sent.
-
-    Only a message actually sent counts as a request: a broker outage of any length costs no run its
-    chances. A run re-sent `EM_INDEX_MAX_REQUESTS` times that is still pending ends `failed` with the
-    reason instead. The rows stay locked until the sends are recorded, and rows another sweep holds are
-    skipped, so two sweeps never send one run twice.
-    """
-    now = timezone.now()
-    stale = Q(index_requested_at__lt=now - retry_after) | Q(index_requested_at__isnull=True)
-    with transaction.atomic():
-        due = Run.objects.select_for_update(skip_locked=True).filter(stale, index_state=IndexState.PENDING)
-        due = due.filter(node__deleted_at__isnull=True).order_by(F("index_requested_at").asc(nulls_first=True))
-        picked = list(due.values_list("pk", "index_requests")[:limit])
-        spent = [pk for pk, requests in picked if requests >= settings.EM_INDEX_MAX_REQUESTS]
-        if spent:
-            message = (
-                f"indexing was requested {settings.EM_INDEX_MAX_REQUESTS + 1} times and never finished "
-                "(is a worker serving the `index` queue?); upload the run again to retry"
-            )
-            Run.objects.filter(pk__in=spent).update(
-                index_state=IndexState.FAILED, index_errors=[{"file": "", "message": message}]
-            )
-        sent = publish([str(pk) for pk, requests in picked if requests < settings.EM_INDEX_MAX_REQUESTS])
-        Run.objects.filter(node_id__in=sent).update(index_requested_at=now, index_requests=F("index_requests") + 1)
-    return sent
+    """The sweep: send again the runs still pending long after they were last sent (em.services.index_outbox)."""
+    return index_outbox.requeue(Run, noun="run", retry_after=retry_after, limit=limit, publish=publish)
 
 
 def _reader(files: dict[str, ManifestEntry]) -> Any:
