@@ -13,11 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
+from em.client import Client, config
+from em.client.cli import main
 from tests.factories import GroupFactory, UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -118,3 +121,35 @@ def private_storage(settings: Any, tmp_path: Path) -> Path:
     }
     settings.EM_UPLOAD_SCRATCH_DIR = tmp_path / "scratch"
     return storage
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh working directory (bundles land in its .em/), a private config dir and no server configured."""
+    monkeypatch.setenv(config.CONFIG_DIR_ENV, str(tmp_path / "em-config"))
+    monkeypatch.delenv(config.HOST_ENV, raising=False)
+    monkeypatch.delenv(config.API_KEY_ENV, raising=False)
+    monkeypatch.setenv("COLUMNS", "200")  # rich tables are not cut to a narrow terminal
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+@pytest.fixture
+def em_cli() -> Callable[..., Result]:
+    """The `em` command line, run in process: `em_cli("ls", "/alice")`."""
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+    return run
+
+
+@pytest.fixture
+def signed_in(live_server: Any, alice: Any, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Client:
+    """Alice's key and the live server in the environment (as `em login` would leave them); a client as her."""
+    key = account_services.create_key(user=alice, name="cli")[1]
+    monkeypatch.setenv(config.HOST_ENV, live_server.url)
+    monkeypatch.setenv(config.API_KEY_ENV, key)
+    return Client(live_server.url, key)

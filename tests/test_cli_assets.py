@@ -6,49 +6,18 @@ Asset Hub's stage → send → commit with the CLI's one uploader. What lands on
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 import em
-from accounts import services as account_services
-from em.client import Client, config
-from em.client.cli import main
 from em.models import Kind, Node
 from tests.run_helpers import attach_files
 
 live = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.usefixtures("workdir")
 MODEL = "t9k-assethub/model/cv/resnet"
-
-
-@pytest.fixture(autouse=True)
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(config.CONFIG_DIR_ENV, str(tmp_path / "em-config"))
-    monkeypatch.setenv("COLUMNS", "200")
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    return work
-
-
-@pytest.fixture
-def em_cli() -> Callable[..., Result]:
-    def run(*args: str) -> Result:
-        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-        return result
-
-    return run
-
-
-@pytest.fixture
-def signed_in(live_server: Any, alice: Any, monkeypatch: pytest.MonkeyPatch) -> Client:
-    key = account_services.create_key(user=alice, name="cli-assets")[1]
-    monkeypatch.setenv(config.HOST_ENV, live_server.url)
-    monkeypatch.setenv(config.API_KEY_ENV, key)
-    return Client(live_server.url, key)
 
 
 def ok(result: Result) -> Result:

@@ -3,28 +3,15 @@ best trial first; a search the caller cannot see is the same error as one that d
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
 from click.testing import CliRunner
 
-from accounts import services as account_services
 from em.autotune import indexing
-from em.client import config
 from em.client.cli import main
 from tests.autotune_helpers import autotune_node, example_search
 from tests.factories import folder, root
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def signed_in(live_server: Any, alice: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(config.CONFIG_DIR_ENV, str(tmp_path / "em-config"))
-    monkeypatch.setenv(config.HOST_ENV, live_server.url)
-    monkeypatch.setenv(config.API_KEY_ENV, account_services.create_key(user=alice, name="cli")[1])
-    monkeypatch.setenv("COLUMNS", "200")
 
 
 def test_show_a_search_by_path_and_by_id(alice, bob, private_storage, signed_in):

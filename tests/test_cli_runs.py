@@ -9,50 +9,18 @@ from __future__ import annotations
 import csv
 import io
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner, Result
 
 import em
-from accounts import services as account_services
-from em.client import Client, api, config
-from em.client.cli import main
+from em.client import api
 from em.models import Kind, LineageEdge, Node
 from tests.factories import folder, root
 
 live = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(config.CONFIG_DIR_ENV, str(tmp_path / "em-config"))
-    monkeypatch.delenv(config.HOST_ENV, raising=False)
-    monkeypatch.delenv(config.API_KEY_ENV, raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    return work
-
-
-@pytest.fixture
-def em_cli() -> Callable[..., Result]:
-    def run(*args: str) -> Result:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-    return run
-
-
-@pytest.fixture
-def signed_in(live_server: Any, alice: Any, monkeypatch: pytest.MonkeyPatch) -> Client:
-    key = account_services.create_key(user=alice, name="cli-runs")[1]
-    monkeypatch.setenv(config.HOST_ENV, live_server.url)
-    monkeypatch.setenv(config.API_KEY_ENV, key)
-    return Client(live_server.url, key)
+pytestmark = pytest.mark.usefixtures("workdir")
 
 
 def make_runs() -> tuple[em.Run, em.Run, em.Artifact]:

@@ -94,8 +94,6 @@ def test_a_100_mb_single_line_metrics_file_is_refused(indexed: Node) -> None:
     assert error["message"].startswith("104,857,600 bytes and not in the layout the em SDK writes")
 
 
-
-
 def test_a_non_numeric_metric_value_is_refused(indexed: Node) -> None:
     text = POINT.format(value=0.5, step=1) + POINT.format(value="'low'", step=2)
     error = only_error(indexed, **{"metrics__train.yaml": text})

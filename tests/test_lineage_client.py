@@ -3,20 +3,17 @@ their edges, the SDK marks versions (at once in live mode), and `em lineage` dra
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner, Result
 
 import em
 from accounts import services as account_services
 from em.access import Level
-from em.client import Client, config
+from em.client import config
 from em.client.associations import candidates, reference
-from em.client.cli import main
 from em.models import LineageEdge, Node
 from em.services import sharing
 from tests.assethub_helpers import commit, create
@@ -24,34 +21,7 @@ from tests.factories import folder, root
 from tests.run_helpers import make_run
 
 live = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(config.CONFIG_DIR_ENV, str(tmp_path / "em-config"))
-    monkeypatch.delenv(config.HOST_ENV, raising=False)
-    monkeypatch.delenv(config.API_KEY_ENV, raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    return work
-
-
-@pytest.fixture
-def em_cli() -> Callable[..., Result]:
-    def run(*args: str) -> Result:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-    return run
-
-
-@pytest.fixture
-def signed_in(live_server: Any, alice: Any, monkeypatch: pytest.MonkeyPatch, private_storage: Path) -> Client:
-    key = account_services.create_key(user=alice, name="lineage")[1]
-    monkeypatch.setenv(config.HOST_ENV, live_server.url)
-    monkeypatch.setenv(config.API_KEY_ENV, key)
-    return Client(live_server.url, key)
+pytestmark = pytest.mark.usefixtures("workdir", "private_storage")
 
 
 def write_yaml(path: Path, data: Any) -> None:

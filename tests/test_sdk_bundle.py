@@ -15,37 +15,24 @@ import sys
 import tarfile
 import textwrap
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner, Result
 
 import em
 from em.client import config
-from em.client.cli import main
 from em.client.sdk import bundle, snapshot
 from em.client.sdk.live import columns
 from em.client.sdk.wrapper import RunConfig, chosen_env
 from em.client.upload import find_bundles, manifest
 
+pytestmark = pytest.mark.usefixtures("workdir")  # bundles land in a fresh working directory
+
 REPO = Path(__file__).resolve().parent.parent
 FOLDER_NAME = re.compile(r"^(?P<name>.+)_\d{6}_\d{6}_[a-z0-9]{6}$")
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d"
-
-
-@pytest.fixture(autouse=True)
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh working directory (bundles land in its .em/) and no server configured."""
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv(config.CONFIG_DIR_ENV, str(tmp_path / "em-config"))
-    monkeypatch.delenv(config.HOST_ENV, raising=False)
-    monkeypatch.delenv(config.API_KEY_ENV, raising=False)
-    return work
 
 
 def only_run(base: Path) -> Path:
@@ -405,14 +392,6 @@ def test_live_batches_are_columnar_per_key():
 
 
 # --- em run -----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def em_cli() -> Callable[..., Result]:
-    def run(*args: str) -> Result:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-    return run
 
 
 def test_em_run_records_a_successful_command(workdir, em_cli, monkeypatch):

@@ -7,33 +7,18 @@ would have it; the server's answers are read back through the same REST API.
 from __future__ import annotations
 
 import time
-from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 import em
 from accounts import services as account_services
-from em.client import Client, api, config
+from em.client import api, config
 from em.client.sdk.live import LiveStream
 from em.models import Kind, Node
 from tests.factories import folder, root
 
 live = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def signed_in(live_server: Any, alice: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Client:
-    """Alice's key in the environment, a private config dir and working directory; a client as her."""
-    key = account_services.create_key(user=alice, name="sdk")[1]
-    monkeypatch.setenv(config.CONFIG_DIR_ENV, str(tmp_path / "em-config"))
-    monkeypatch.setenv(config.HOST_ENV, live_server.url)
-    monkeypatch.setenv(config.API_KEY_ENV, key)
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    return Client(live_server.url, key)
 
 
 @live

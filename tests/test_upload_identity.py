@@ -7,48 +7,18 @@ different run with the same display name for it, and the user's files are never 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
 import em
-from accounts import services as account_services
-from em.client import Client, config
-from em.client.cli import main
 from em.models import Kind, LineageEdge, Node
 from em.services import uploads
 from tests.factories import folder, root
 
 live = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(config.CONFIG_DIR_ENV, str(tmp_path / "em-config"))
-    monkeypatch.setenv("COLUMNS", "200")
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    return work
-
-
-@pytest.fixture
-def em_cli() -> Callable[..., Result]:
-    def run(*args: str) -> Result:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-    return run
-
-
-@pytest.fixture
-def signed_in(live_server: Any, alice: Any, monkeypatch: pytest.MonkeyPatch) -> Client:
-    key = account_services.create_key(user=alice, name="cli-identity")[1]
-    monkeypatch.setenv(config.HOST_ENV, live_server.url)
-    monkeypatch.setenv(config.API_KEY_ENV, key)
-    return Client(live_server.url, key)
+pytestmark = pytest.mark.usefixtures("workdir")
 
 
 def snapshot(top: Path) -> dict[str, bytes]:
