@@ -16,6 +16,9 @@
 # `deploy/dev/test.sh ruff mypy` runs only the stages named. Every stage runs even when an earlier one
 # failed (so one CI run shows everything); the exit status is that of the first failed stage.
 # PYTEST_ARGS is passed to both pytest passes, e.g. PYTEST_ARGS="-x -k sharing".
+# When both passes are asked for, pass 1 runs in the background beside the services stage and pass 2 (they
+# share nothing: pass 1 has its own SQLite file and files dir and needs no service), so the two cores of a CI
+# machine both work; its output is printed whole when it ends. EM_TEST_SERIAL=1 runs them one after the other.
 # Outside CI a missing PostgreSQL or Redis skips pass 2 with a note; in CI (CI=true) it fails the run.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -33,6 +36,8 @@ unset DJANGO_SETTINGS_MODULE
 
 declare -a summary=()
 first_failure=0
+pass1_pid=""
+PASS1_LABEL="Tests, pass 1: SQLite (no services)"
 services_ready=""
 skip_note=""
 started=$SECONDS
@@ -40,6 +45,30 @@ started=$SECONDS
 record() {  # record STAGE STATUS SECONDS [CODE]
     summary+=("$(printf '%-42s %-8s %5ss' "$1" "$2" "$3")")
     if [ "$2" = "FAILED" ] && [ "$first_failure" -eq 0 ]; then first_failure="${4:-1}"; fi
+}
+
+pass1() {  # pass 1's pytest command line, run in the foreground or in the background
+    env -u EM_TEST_DATABASE_URL -u EM_TEST_REDIS_URL \
+        "$VENV/bin/pytest" -m "not postgres and not redis and not celery" -o cache_dir=.pytest_cache/sqlite \
+        "${pytest_args[@]}"
+}
+
+wait_pass1() {  # the background pass 1: wait for it, print what it wrote, record its status
+    [ -n "$pass1_pid" ] || return 0
+    local code seconds
+    wait "$pass1_pid"
+    code=$?
+    pass1_pid=""
+    seconds="$(cat "$pass1_log.seconds" 2>/dev/null || echo $((SECONDS - pass1_start)))"
+    heading "$PASS1_LABEL (ran beside pass 2; its output follows)"
+    cat "$pass1_log"
+    if [ "$code" -eq 0 ]; then
+        record "$PASS1_LABEL" ok "$seconds"
+    else
+        [ "$code" -eq 5 ] && fail "pytest ran no test (exit status 5): that is a failure here"
+        fail "$PASS1_LABEL failed (exit status $code)"
+        record "$PASS1_LABEL" FAILED "$seconds" "$code"
+    fi
 }
 
 run_stage() {  # run_stage LABEL COMMAND...
@@ -90,9 +119,23 @@ for stage in "${stages[@]}"; do
         fi
         ;;
     sqlite)
-        run_stage "Tests, pass 1: SQLite (no services)" \
-            env -u EM_TEST_DATABASE_URL -u EM_TEST_REDIS_URL \
-            "$VENV/bin/pytest" -m "not postgres and not redis and not celery" "${pytest_args[@]}"
+        if [[ " ${stages[*]} " == *" postgres "* ]] && [ -z "${EM_TEST_SERIAL:-}" ]; then
+            pass1_log="$(mktemp -t em-pass1.XXXXXX.log)"
+            pass1_start=$SECONDS
+            heading "$PASS1_LABEL"
+            info "started in the background beside pass 2 (EM_TEST_SERIAL=1 runs it here); log: $pass1_log"
+            # The subshell times itself, so the summary shows pass 1's own duration.
+            (
+                t0=$SECONDS
+                pass1 >"$pass1_log" 2>&1
+                code=$?
+                echo "$((SECONDS - t0))" >"$pass1_log.seconds"
+                exit "$code"
+            ) &
+            pass1_pid=$!
+        else
+            run_stage "$PASS1_LABEL" pass1
+        fi
         ;;
     services)
         t0=$SECONDS
@@ -133,6 +176,8 @@ for stage in "${stages[@]}"; do
         ;;
     esac
 done
+
+wait_pass1
 
 heading "Summary"
 for line in "${summary[@]}"; do info "$line"; done

@@ -25,7 +25,9 @@ else:
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
 CELERY_RESULT_BACKEND = None
-MEDIA_ROOT = DATA_DIR / "test-files"  # the integration tests' worker is pointed here too (EM_FILES_DIR)
+# One files dir per pass: `make test` runs the SQLite and the PostgreSQL pass side by side, and one pass's purge
+# must not delete a blob the other just stored. The integration tests' worker is pointed here too (EM_FILES_DIR).
+MEDIA_ROOT = DATA_DIR / ("test-files-postgres" if _test_db else "test-files")
 STORAGES["default"] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}  # noqa: F405
 STATIC_ROOT = DATA_DIR / "test-static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
