@@ -38,8 +38,14 @@ STORAGE_TYPE_OF_KIND: dict[str, StorageType] = {
     Kind.DATASET: StorageType.VERSIONS,
 }
 
-# Kinds that hold child nodes. Everything else holds files (or, for a shortcut, a pointer).
-CONTAINER_KINDS = frozenset({Kind.FOLDER})
+# What a node of each kind may hold: a folder holds any kind; a run holds child runs (nested runs, as
+# MLflow's `mlflow.parentRunId`), which move, share and go to the trash with it. Every other kind holds
+# files (or, for a shortcut, a pointer) and no nodes.
+CHILD_KINDS: dict[str, frozenset[str]] = {
+    Kind.FOLDER: frozenset(Kind.values),
+    Kind.RUN: frozenset({Kind.RUN}),
+}
+CONTAINER_KINDS = frozenset(CHILD_KINDS)
 
 
 class NodeQuerySet(models.QuerySet["Node"]):
@@ -150,6 +156,10 @@ class Node(models.Model):
     @property
     def is_container(self) -> bool:
         return self.kind in CONTAINER_KINDS
+
+    def may_hold(self, kind: str) -> bool:
+        """Whether a child of `kind` may live here (`CHILD_KINDS`)."""
+        return kind in CHILD_KINDS.get(self.kind, frozenset())
 
     @property
     def is_live(self) -> bool:

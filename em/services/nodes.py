@@ -17,6 +17,7 @@ from django.db.models.functions import Concat, Substr
 from em import access, errors, tree
 from em.access import Access, Level
 from em.models import Kind, Node, NodeGroupObjectPermission, NodeUserObjectPermission
+from em.models.nodes import CHILD_KINDS
 
 from .paths import child_path, depth_below, display_path
 from .validation import validate_description, validate_extra, validate_labels, validate_name
@@ -56,9 +57,13 @@ def _ensure_name_free(parent_id: Any, name: str, *, ignore: Node | None = None) 
         raise errors.NameClash(f"{display_path(parent)}/{name} already exists.", detail={"name": name})
 
 
-def _ensure_folder(node: Node) -> None:
-    if not node.is_container:
-        raise errors.InvalidInput(f"{display_path(node)} is a {node.kind}, not a folder.")
+def _ensure_may_hold(parent: Node, kind: str) -> None:
+    """Refuse a child of `kind` that `parent` may not hold (`CHILD_KINDS`: a folder holds any kind, a run
+    holds child runs). An unknown kind passes here, to be refused by name."""
+    if parent.may_hold(kind) or (parent.is_container and kind not in Kind.values):
+        return
+    holds = sorted(CHILD_KINDS.get(parent.kind, ()))
+    raise errors.InvalidInput(f"{display_path(parent)} is a {parent.kind}, not a folder.", detail={"holds": holds})
 
 
 def create_root(*, user: User) -> Node:
@@ -97,7 +102,7 @@ def create_node(
 ) -> Node:
     """A new node in `parent`; a Shortcut needs a `target` the creator can see."""
     parent = access.ensure(by, parent, Level.EDIT).node
-    _ensure_folder(parent)
+    _ensure_may_hold(parent, kind)
     name = validate_name(name)
     if kind not in Kind.values:
         raise errors.InvalidInput(f"Unknown kind {kind!r}; one of {', '.join(Kind.values)}.")
@@ -206,7 +211,7 @@ def move_node(*, node: Node | Access, destination: Node | Access, by: Any, name:
         raise errors.PermissionDenied(
             "Only the owner (or staff) may move a node into another user's tree; editors move within it."
         )
-    _ensure_folder(dest)
+    _ensure_may_hold(dest, moving.kind)
     new_name = moving.name if name is None else validate_name(name)
     with transaction.atomic():
         lock_trees(moving, dest)
