@@ -6,6 +6,7 @@ import { en } from "./i18n/en";
 import { ApiKeys } from "./pages/ApiKeys";
 import { FolderBrowser } from "./pages/FolderBrowser";
 import { Groups } from "./pages/Groups";
+import { LineagePage } from "./lineage";
 import { NotFound, SignIn } from "./pages/Misc";
 import { Public, SharedWithMe, Trash } from "./pages/NodeLists";
 import { ComparePage, RunPage, RunsPage } from "./runs";
@@ -31,6 +32,14 @@ export function App() {
     <BrowserRouter>
       <Routes>
         <Route path="/signin" element={<SignIn />} />
+        <Route
+          path="/lineage"
+          element={
+            <SessionProvider>
+              <LineagePage />
+            </SessionProvider>
+          }
+        />
         <Route
           element={
             <SessionProvider>

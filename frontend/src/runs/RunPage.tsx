@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { Link, useLocation, useNavigate, useParams } from "react-router-dom";
 import { Breadcrumbs, ErrorState, Loading } from "../components";
+import { DataFlow, lineageEn } from "../lineage";
 import { getRun } from "./api";
 import { FilesTab } from "./FilesTab";
 import { JsonTree } from "./JsonTree";
@@ -14,7 +15,7 @@ import { runsEn } from "./strings";
 import type { RunDetail } from "./types";
 import "./runs.css";
 
-const TABS = ["overview", "metrics", "hyperparameters", "platform", "git", "log", "files"] as const;
+const TABS = ["overview", "metrics", "hyperparameters", "platform", "git", "log", "files", "dataflow"] as const;
 type Tab = (typeof TABS)[number];
 const LIVE_MS = 5000;
 
@@ -96,7 +97,7 @@ export function RunPage() {
             className={t === tab ? "active" : undefined}
             onClick={() => select(t)}
           >
-            {runsEn.run.tabs[t]}
+            {t === "dataflow" ? lineageEn.tab : runsEn.run.tabs[t]}
           </button>
         ))}
       </div>
@@ -108,6 +109,7 @@ export function RunPage() {
         {tab === "git" && <JsonTree value={run.git} what={runsEn.run.tabs.git.toLowerCase()} />}
         {tab === "log" && <LogTab runId={run.id} tick={tick} />}
         {tab === "files" && <FilesTab runId={run.id} />}
+        {tab === "dataflow" && <DataFlow nodeKey={run.id} />}
       </div>
     </div>
   );
