@@ -10,6 +10,8 @@ from __future__ import annotations
 import platform as _platform
 import socket
 import sys
+from collections.abc import Mapping
+from functools import cache
 from importlib import metadata
 from typing import Any
 
@@ -31,7 +33,7 @@ def imported_packages(modules: dict[str, Any] | None = None) -> dict[str, str]:
     """{distribution name: version} for every installed distribution with an imported top-level module."""
     modules = sys.modules if modules is None else modules
     tops = {name.partition(".")[0] for name in modules if not name.startswith("_")}
-    owners = metadata.packages_distributions()
+    owners = _owners()
     found: dict[str, str] = {}
     for top in sorted(tops):
         for dist in owners.get(top, ()):
@@ -42,6 +44,14 @@ def imported_packages(modules: dict[str, Any] | None = None) -> dict[str, str]:
             except metadata.PackageNotFoundError:
                 continue
     return dict(sorted(found.items(), key=lambda item: item[0].lower()))
+
+
+@cache
+def _owners() -> Mapping[str, list[str]]:
+    """Top-level module → distributions, read once per process: it reads every installed package's
+    RECORD (about a second in a full environment), and a script recording several runs, each read at
+    start and finish, would pay that every time for a mapping that does not change while it runs."""
+    return metadata.packages_distributions()
 
 
 def framework(modules: dict[str, Any] | None = None) -> str:
