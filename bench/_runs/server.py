@@ -53,7 +53,7 @@ class Server:
                 first_error = first_error or time.monotonic()
                 if time.monotonic() - first_error > broken_for:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or busy starting
                 pass
             time.sleep(0.25)
         self.stop()

@@ -1,8 +1,13 @@
 """Creating, changing, moving, deleting and restoring nodes.
 
-Structural writes (create, move, trash, restore) run in one transaction with the trees involved locked
-(`lock_trees`): on PostgreSQL a row lock on each tree's root, on SQLite the IMMEDIATE write lock the
-settings ask for. Every check happens before the first write, so a refused operation changes nothing.
+Structural writes (move, rename, trash, restore) run in one transaction with the trees involved locked
+(`lock_trees`): on PostgreSQL a row lock on each tree's root, then on the nodes they change and on those
+nodes' parents; on SQLite the IMMEDIATE write lock the settings ask for. Creating a node locks less
+(`hold_place`): only its parent must stay where it is, so it takes a shared lock on the parent and on the
+parent's ancestors below the root. Creators therefore never wait for one another, not even in one folder
+(a path two of them picked at once is picked again, see `_insert_child`), while a move or a delete waits
+for the creators below what it changes, and they for it. Every check happens before the first write, so
+a refused operation changes nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 
@@ -23,6 +28,10 @@ from .paths import child_path, depth_below, display_path
 from .validation import validate_description, validate_extra, validate_labels, validate_name
 
 _POSITION = ("path", "depth", "parent_id", "owner_id", "deleted_at", "trashed")
+# Creators that picked the same free path at once: each loser picks again, after the winner committed.
+PATH_TRIES = 64
+# Moves of a parent that land between reading it and locking its place before a create gives up (409).
+PLACE_TRIES = 5
 
 
 def lock_trees(*nodes: Node) -> None:
@@ -32,12 +41,18 @@ def lock_trees(*nodes: Node) -> None:
     two writers cannot deadlock on them); on SQLite the IMMEDIATE transaction already holds the write
     lock. Positions read before the lock may be stale — a concurrent move may have rewritten them — so
     they are reloaded, and if a node has meanwhile moved into another tree, that tree is locked too.
+
+    Then the nodes themselves and their parents are locked too (in path order, as creators take their
+    shared locks, so neither can wait for the other in a circle): that waits for the creators working
+    below them (`hold_place`) to commit, so the rewrite that follows sees their nodes, and keeps new
+    ones out until this transaction ends. The parents are locked because a rename, a move in or a
+    restore must check a name among children nobody is adding to.
     """
     locked: set[str] = set()
     while True:
         roots = {node.path[: tree.STEP] for node in nodes}
         if roots <= locked:
-            return
+            break
         list(Node.objects.select_for_update().filter(path__in=sorted(roots - locked)).values_list("pk"))
         locked |= roots
         fresh = Node.objects.in_bulk([node.pk for node in nodes])
@@ -46,6 +61,42 @@ def lock_trees(*nodes: Node) -> None:
                 raise errors.NotFound("Node not found.")
             for field in _POSITION:
                 setattr(node, field, getattr(fresh[node.pk], field))
+    if connection.vendor == "postgresql":
+        held = {node.pk for node in nodes} | {node.parent_id for node in nodes if node.parent_id is not None}
+        list(Node.objects.select_for_update().filter(pk__in=held).order_by("path").values_list("pk"))
+
+
+def hold_place(parent: Node) -> None:
+    """Keep `parent` where it is, live or not, until the transaction ends, so a child can be made in it;
+    then refresh its position, which a move that committed meanwhile may have changed.
+
+    On PostgreSQL a `FOR KEY SHARE` lock on `parent` and on its ancestors below the root (the root never
+    moves), taken in path order: creators share it, while the `FOR UPDATE` of a move, rename, delete or
+    restore (`lock_trees`) excludes it. The root itself is locked only when it is the parent, as the
+    insert's foreign key check would lock it anyway. On SQLite the IMMEDIATE transaction already holds
+    the database's one write lock.
+    """
+    if connection.vendor != "postgresql":
+        return
+    for _ in range(PLACE_TRIES):
+        chain = tree.ancestor_paths(parent.path)[1:] or [parent.path]
+        query = Node.objects.filter(path__in=chain).order_by("path").values_list("pk", *_POSITION)
+        sql, params = query.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"{sql} FOR KEY SHARE", params)
+            rows = cursor.fetchall()
+        fresh = dict(zip(("pk", *_POSITION), rows[-1], strict=True)) if rows else {}
+        if fresh.get("pk") == parent.pk and fresh["path"] == parent.path:
+            for field in _POSITION:
+                setattr(parent, field, fresh[field])
+            return
+        # Moved before the lock was taken: what was locked may not be its chain any more; read it again.
+        moved = Node.objects.filter(pk=parent.pk).values(*_POSITION).first()
+        if moved is None:
+            raise errors.NotFound("The folder was deleted.")
+        for field in _POSITION:
+            setattr(parent, field, moved[field])
+    raise errors.Conflict("The folder kept moving while a node was being created in it; try again.")
 
 
 def _ensure_name_free(parent_id: Any, name: str, *, ignore: Node | None = None) -> None:
@@ -120,22 +171,51 @@ def create_node(
         "extra": validate_extra(extra or {}),
     }
     with transaction.atomic():
-        lock_trees(parent)
+        hold_place(parent)
         if parent.deleted_at is not None:
             raise errors.NotFound("The folder was deleted.")
         _ensure_name_free(parent.pk, name)
-        return Node.objects.create(
-            parent=parent,
-            path=child_path(parent),
-            depth=parent.depth + 1,
+        return _insert_child(
+            parent,
             name=name,
             kind=kind,
-            owner_id=parent.owner_id,
             target=target.node if isinstance(target, Access) else target,
             created_by=by,
             editor=by,
             **fields,
         )
+
+
+def _insert_child(parent: Node, **fields: Any) -> Node:
+    """Insert a child of `parent` (its place held) at the next free path.
+
+    Creators in one folder do not wait for each other, so two may pick the same path: the database's
+    unique path makes the second wait for the first to commit and then fail, and it picks again, now
+    seeing the first one's path. A name taken meanwhile the same way is a NameClash, as when it was
+    taken before.
+    """
+    for _ in range(PATH_TRIES):
+        node = Node(parent=parent, path=child_path(parent), depth=parent.depth + 1, owner_id=parent.owner_id, **fields)
+        if Node._meta.get_field("owner").is_cached(parent):
+            node.owner = parent.owner  # already loaded: the answer names the owner without a query
+        try:
+            with transaction.atomic():
+                node.save(force_insert=True)
+        except IntegrityError as exc:
+            violated = _constraint(exc)
+            if violated == "em_node_live_name_unique":
+                _ensure_name_free(parent.pk, fields["name"])
+            if violated != "em_node_path_unique":
+                raise
+            continue
+        return node
+    raise errors.Conflict("Too many nodes are being created in this folder at once; try again.")
+
+
+def _constraint(exc: IntegrityError) -> str | None:
+    """The name of the unique constraint an insert broke, where the driver says (PostgreSQL)."""
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
 
 
 def update_node(
