@@ -31,6 +31,9 @@ class ApiKey(models.Model):
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, help_text="The first characters of the key, to recognise it.")
     digest = models.CharField(max_length=64, unique=True)
+    # SHA-256 of the key's UUID form (`accounts.services.uuid_form`), for clients that accept only UUID keys
+    # (the T9k SDK, em/api/t9k). Null for keys made before UUID forms existed, until first used as a bearer.
+    uuid_digest = models.CharField(max_length=64, unique=True, null=True, blank=True)
     scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.WRITE)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(null=True, blank=True)

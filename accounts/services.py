@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,6 +36,17 @@ def digest(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
+def uuid_form(raw_key: str) -> str:
+    """The key's UUID form, for clients that take nothing but a UUID as a key (the T9k SDK's `em`).
+
+    Derived from the key (122 of its hash's bits, shaped as a version-4 UUID), so it is as secret as the
+    key, is the same every time it is asked for, and goes with the key: revoking the key revokes it. Only
+    its digest is stored, like the key's.
+    """
+    hashed = hashlib.sha256(b"em-api-key-uuid-form:" + raw_key.encode()).digest()
+    return str(uuid.UUID(bytes=hashed[:16], version=4))
+
+
 def create_key(
     *, user: Any, name: str, scope: str = ApiKey.Scope.WRITE, expires_at: datetime | None = None
 ) -> tuple[ApiKey, str]:
@@ -50,7 +62,13 @@ def create_key(
     try:
         with transaction.atomic():
             key = ApiKey.objects.create(
-                user=user, name=name, prefix=raw[:11], digest=digest(raw), scope=scope, expires_at=expires_at
+                user=user,
+                name=name,
+                prefix=raw[:11],
+                digest=digest(raw),
+                uuid_digest=digest(uuid_form(raw)),
+                scope=scope,
+                expires_at=expires_at,
             )
     except IntegrityError as exc:
         raise errors.NameClash(f"You already have a key named {name!r}.") from exc
@@ -71,6 +89,24 @@ def keys_of(user: Any) -> QuerySet[ApiKey]:
 def authenticate_key(raw_key: str) -> tuple[Any, ApiKey]:
     """The user behind a bearer key, or KeyRejected saying why it was refused."""
     key = ApiKey.objects.select_related("user").filter(digest=digest(raw_key)).first()
+    user, key = _accept(key)
+    if key.uuid_digest is None:  # a key older than UUID forms gets one the first time it is used
+        key.uuid_digest = digest(uuid_form(raw_key))
+        ApiKey.objects.filter(pk=key.pk).update(uuid_digest=key.uuid_digest)
+    return user, key
+
+
+def authenticate_uuid_key(text: str) -> tuple[Any, ApiKey]:
+    """The user behind a key's UUID form (`uuid_form`), or KeyRejected saying why it was refused."""
+    try:
+        canonical = str(uuid.UUID(text))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise KeyRejected("This API key is not valid: a key's UUID form looks like 1b4e28ba-2fa1-4d2e-….") from exc
+    return _accept(ApiKey.objects.select_related("user").filter(uuid_digest=digest(canonical)).first())
+
+
+def _accept(key: ApiKey | None) -> tuple[Any, ApiKey]:
+    """The key's user if the key is live (touching `last_used_at` now and then), else KeyRejected."""
     if key is None or not key.user.is_active:
         raise KeyRejected("This API key is not valid.")
     if key.revoked_at is not None:

@@ -50,3 +50,5 @@ accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%({x-forwarded-for}i)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s"'
+# The T9k SDK sends its API key in the query string (?apikey=): access lines show it redacted.
+logger_class = "em.api.t9k.redact.GunicornLogger"

@@ -29,6 +29,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     # Last of the API: whatever no endpoint answers is still the API's JSON error (see unknown_endpoint).
     re_path(r"^api(?:/.*)?$", unknown_endpoint, name="api-unknown"),
+    # The T9k AIStore API, for the `t9k` SDK's `em` module (docs/t9k.md).
+    path("t9k/aistore/server/", include("em.api.t9k.urls")),
     path("", include("frontend.urls")),
 ]
 

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts import services
 from accounts.models import ApiKey
 from em.models import Node
 from tests.factories import folder, root
@@ -50,7 +51,8 @@ def test_created_key_is_shown_once_and_listed_without_it(alice, api):
     assert body["prefix"] == raw[:11]
     assert body["expires_at"] is None
     assert body["last_used_at"] is None
-    assert set(body) == {"id", "name", "prefix", "scope", "created_at", "expires_at", "last_used_at", "key"}
+    assert set(body) == {"id", "name", "prefix", "scope", "created_at", "expires_at", "last_used_at", "key", "uuid_key"}
+    assert body["uuid_key"] == services.uuid_form(raw)  # for UUID-only clients (docs/t9k.md)
 
     listed = client.get("/api/v1/keys")
     assert listed.status_code == 200

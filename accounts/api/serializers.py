@@ -37,9 +37,13 @@ class ApiKeyCreateSerializer(StrictSerializer):
 
 class ApiKeyCreatedSerializer(ApiKeySerializer):
     key = serializers.CharField(help_text="The key itself. It is shown this once and never again.")
+    uuid_key = serializers.CharField(
+        help_text="The key's UUID form, for clients that accept only a UUID (the T9k SDK: docs/t9k.md). "
+        "As secret as the key, shown this once, revoked with it."
+    )
 
     class Meta(ApiKeySerializer.Meta):
-        fields = [*ApiKeySerializer.Meta.fields, "key"]
+        fields = [*ApiKeySerializer.Meta.fields, "key", "uuid_key"]
         read_only_fields = fields
 
 

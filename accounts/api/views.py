@@ -44,6 +44,7 @@ class ApiKeysView(APIView):
         data.is_valid(raise_exception=True)
         key, raw = services.create_key(user=request.user, **data.validated_data)
         key.key = raw  # type: ignore[attr-defined]  # shown this once, never stored
+        key.uuid_key = services.uuid_form(raw)  # type: ignore[attr-defined]  # likewise
         return Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)
 
 

@@ -28,6 +28,7 @@ def run_rows(*, user: Any, runs: Iterable[Node]) -> list[dict[str, Any]]:
             "duration": duration.total_seconds() if duration is not None else None,
             "source_type": run.source_type,
             "source_name": run.source_name,
+            "alternative_name": run.alternative_name,  # the bundle folder's name: tells same-named runs apart
         }
         row["params"] = {p.key: p.value for p in run.params.all()}
         row["metrics"] = {m.key: m.latest for m in run.metrics.all()}

@@ -317,3 +317,13 @@ def _source_name(bundle: Bundle) -> None:
     if len(text) > MAX_SOURCE_NAME:
         raise _FileProblem(f"entrypoint is over {MAX_SOURCE_NAME} characters")
     bundle.source_name = text
+
+
+def named_files(index_document: Any) -> set[str]:
+    """The files an index.yaml document names (the log included), so a caller receiving a bundle's files
+    one by one can tell when all have arrived; BundleError when the document is no index."""
+    try:
+        hyperparameters, platform, git, stages, log = _index(index_document)
+    except _FileProblem as exc:
+        raise BundleError([{"file": "index.yaml", "message": str(exc)}]) from None
+    return {path for path in (hyperparameters, platform, git, log, *stages.values()) if path}

@@ -329,7 +329,9 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # No log line may hold an API key the T9k SDK sent as `?apikey=` (em/api/t9k/redact.py).
+    "filters": {"redact_api_keys": {"()": "em.api.t9k.redact.RedactApiKeys"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_api_keys"]}},
     "root": {"handlers": ["console"], "level": env.str("EM_LOG_LEVEL", default="INFO")},
     # django-axes logs every successful sign-in's counter reset at INFO; lockouts are WARNING and stay.
     "loggers": {"axes": {"level": "WARNING"}},
