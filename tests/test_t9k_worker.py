@@ -36,7 +36,11 @@ def wait_for(node_id: str, points: int, timeout: float = 60) -> Run:
     pytest.fail(f"the worker did not index the run with {points} points within {timeout:.0f} s")
 
 
-def test_the_worker_indexes_an_sdk_upload_and_its_auto_upload(em_worker: Any, live_server: Any, alice: Any) -> None:
+def test_the_worker_indexes_an_sdk_upload_and_its_auto_upload(
+    em_worker: Any,  # noqa: F811 - the fixture imported above
+    live_server: Any,
+    alice: Any,
+) -> None:
     _, raw = account_services.create_key(user=alice, name="t9k")
     client = T9kReplay(live_server.url, account_services.uuid_form(raw))
     artifact = client.upload(artifact_bundle(), kind="Artifact", name="mnist_data", alternative=ARTIFACT_ALT,
