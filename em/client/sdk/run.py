@@ -22,7 +22,7 @@ from em.client import api, config
 from em.client.associations import reference
 from em.client.errors import ClientError
 from em.client.http import Client
-from em.client.sdk import bundle, gitinfo, platform
+from em.client.sdk import bundle, gitinfo, joining, platform
 from em.client.sdk.artifact import Artifact
 from em.client.sdk.capture import ConsoleCapture
 from em.client.sdk.hparams import Hyperparameters
@@ -92,6 +92,8 @@ class Run:
             self._index["git"] = bundle.GIT
         self.hparams = dict(hparams or {})
         bundle.write_yaml(self.folder / bundle.PLATFORM, platform.collect())
+        self._platform_stamp = (self.folder / bundle.PLATFORM).stat().st_mtime_ns
+        self._joined = False  # True in a script's run that writes into the bundle of `em run` (joining)
         (self.folder / bundle.LOG).touch()
         self._write_index()
         self._write_metadata()
@@ -99,6 +101,57 @@ class Run:
         self.remote_id: str | None = None  # the server-side run, in live mode
         self.live: LiveStream | None = self._go_live() if live else None
         _open_runs.append(self)
+
+    @classmethod
+    def join(cls, wrapper_bundle: Path, /, *, named: bool, name: str, **options: Any) -> Run:
+        """The script's run inside `em run`: it writes into the wrapper's bundle (joining).
+
+        Hyper-parameters and labels add to the wrapper's, the script's name and description replace the
+        defaults (not a name given with `em run --name`); console capture, live streaming and uploading
+        stay with the wrapper, which records the whole process's output and uploads when it ends.
+        """
+        run = cls.__new__(cls)
+        run.folder = folder = wrapper_bundle
+        run.metadata = joining.read_mapping(folder / bundle.METADATA)
+        run.alternative_name = str(run.metadata["alternativeName"])
+        if not named:
+            run.metadata["name"] = name
+        run.name = str(run.metadata["name"])
+        run.metadata["labels"] = list(dict.fromkeys([*run.metadata.get("labels", []), *(options.get("labels") or [])]))
+        if options.get("description"):
+            run.metadata["description"] = options["description"]
+        run.destination, run.make_folder = options.get("folder"), bool(options.get("make_folder"))
+        joining.hand_destination(folder, run.destination, run.make_folder)
+        run.status = bundle.RUNNING
+        run._metrics = {}
+        run._index = joining.read_mapping(folder / bundle.INDEX)
+        run._index.setdefault("metrics", {})
+        run._hparams = joining.read_mapping(folder / bundle.HYPERPARAMETERS)
+        run._platform_stamp = 0
+        run._joined = True
+        run._capture = None
+        run.remote_id = None
+        run.live = None
+        if options.get("live"):
+            _warn("live mode is off under em run: the run is uploaded when the command ends.")
+        run.hparams.update(options.get("hparams") or {})
+        run._write_metadata()
+        _open_runs.append(run)
+        return run
+
+    def adopt_joined(self) -> None:
+        """Read back what a script's run wrote into this bundle (`em run` calls it before `finish`), so
+        that finishing keeps it: name, labels, description, lineage, metrics index, hyper-parameters, and
+        the platform as the script saw it (it imported the framework; the wrapper did not)."""
+        on_disk = joining.read_mapping(self.folder / bundle.METADATA)
+        for key in ("name", "labels", "description", "associations"):
+            if key in on_disk:
+                self.metadata[key] = on_disk[key]
+        self.name = str(self.metadata["name"])
+        self._index = joining.read_mapping(self.folder / bundle.INDEX) or self._index
+        self._hparams = joining.read_mapping(self.folder / bundle.HYPERPARAMETERS)
+        if (self.folder / bundle.PLATFORM).stat().st_mtime_ns != self._platform_stamp:
+            self._platform_stamp = -1  # written by the script: keep it
 
     # --- what the script records -----------------------------------------------------------------
 
@@ -159,7 +212,8 @@ class Run:
     # --- the end ---------------------------------------------------------------------------------
 
     def finish(self, status: str = bundle.COMPLETE) -> None:
-        """Close the run: final status and end time, platform as imported now, console restored.
+        """Close the run: final status and end time, platform as imported now, console restored. A run
+        that joined `em run`'s leaves the bundle `Running` for the wrapper to end.
 
         Calling it again does nothing, so `with` blocks and explicit calls can be mixed.
         """
@@ -172,9 +226,12 @@ class Run:
         if self._capture is not None:
             self._capture.close()
         self.status = status
-        self.metadata.update(status=status, endTimestamp=bundle.now())
-        bundle.write_yaml(self.folder / bundle.PLATFORM, platform.collect())
+        if not self._joined:  # a joined run's wrapper ends the bundle: status from the exit code, end time
+            self.metadata.update(status=status, endTimestamp=bundle.now())
+        if self._platform_stamp != -1:  # not already written by a script that joined this run
+            bundle.write_yaml(self.folder / bundle.PLATFORM, platform.collect())
         self._write_hparams()
+        self._write_index()
         self._write_metadata()
         if self in _open_runs:
             _open_runs.remove(self)
@@ -185,7 +242,7 @@ class Run:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
-        if error is not None and self.status == bundle.RUNNING:
+        if error is not None and self.status == bundle.RUNNING and not self._joined:  # else em run logs stderr
             self._log_text("".join(traceback.format_exception(kind, error, tb)))
         self.finish(_status_for(error))
 
@@ -194,8 +251,13 @@ class Run:
     ) -> dict[str, Any] | None:
         """Send the bundle to the configured server (default folder: the one given to create_run).
 
-        Returns the node, or None when it was skipped as already there; raises ClientError on failure.
+        Returns the node, or None when it was skipped as already there (or, under `em run`, is left to
+        it); raises ClientError on failure.
         """
+        if self._joined:
+            joining.hand_destination(self.folder, folder, make_folder)
+            _warn("em run uploads this run when the command ends.")
+            return None
         with Client.from_config(config.load()) as client:
             uploader = Uploader(
                 client,
@@ -297,8 +359,15 @@ def _status_for(error: BaseException | None) -> str:
 
 
 def create_run(name: str, **options: Any) -> Run:
-    """Start a run; see `Run` for the options (hparams, labels, description, folder, make_folder, live)."""
+    """Start a run; see `Run` for the options (hparams, labels, description, folder, make_folder, live).
+
+    Under `em run` the first run of the process joins the wrapper's run instead (`Run.join`).
+    """
     _install_hooks()
+    claimed = joining.claim()
+    if claimed is not None:
+        folder, named = claimed
+        return Run.join(folder, named=named, name=name, **options)
     return Run(name, **options)
 
 

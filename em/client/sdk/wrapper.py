@@ -26,10 +26,11 @@ from typing import IO, Any, cast
 
 import yaml
 
-from em.client.sdk import bundle, snapshot
+from em.client.sdk import bundle, joining, snapshot
+from em.client.sdk.joining import CONFIG_FILE
 from em.client.sdk.run import Run
 
-CONFIG_FILE = "em-run.yaml"
+__all__ = ["CONFIG_FILE", "Outcome", "RunConfig", "chosen_env", "execute"]
 ENV_PREFIXES = ("CUDA_", "EM_", "NCCL_", "OMP_", "MKL_", "TORCH_", "PYTHONHASHSEED", "NVIDIA_", "HF_")
 SECRET_MARKERS = ("KEY", "SECRET", "TOKEN", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH", "COOKIE")
 KILL_GRACE = 10.0  # seconds between SIGTERM and SIGKILL
@@ -40,11 +41,14 @@ PUMP_DRAIN = 5.0  # seconds to drain output after the child ends (a daemonised g
 
 
 def chosen_env(env: Mapping[str, str]) -> dict[str, str]:
-    """The variables worth recording (CUDA_*, EM_*, ...), minus anything that looks like a secret."""
+    """The variables worth recording (CUDA_*, EM_*, ...), minus anything that looks like a secret and
+    the ones an enclosing `em run` set for its own command."""
     return {
         name: value
         for name, value in sorted(env.items())
-        if name.startswith(ENV_PREFIXES) and not any(marker in name.upper() for marker in SECRET_MARKERS)
+        if name.startswith(ENV_PREFIXES)
+        and name not in joining.WRAPPER_ENV
+        and not any(marker in name.upper() for marker in SECRET_MARKERS)
     }
 
 
@@ -148,7 +152,11 @@ def execute(
     snapshot_limit: int = snapshot.MAX_BYTES,
     kill_grace: float = KILL_GRACE,
 ) -> Outcome:
-    """Run the command as a recorded run in `source`; SnapshotError before anything runs if too big."""
+    """Run the command as a recorded run in `source`; SnapshotError before anything runs if too big.
+
+    An SDK run the command starts joins this one (`joining`); what it wrote is kept when the run ends,
+    and a destination it asked for lands in `config` when `config` named none.
+    """
     with tempfile.TemporaryDirectory(prefix="em-run-") as scratch:
         archive = Path(scratch) / snapshot.ARCHIVE
         if take_snapshot:
@@ -167,6 +175,10 @@ def execute(
     config.save(run.folder / CONFIG_FILE)
     started = time.monotonic()
     exit_code, status = _supervise(config, run, source, kill_grace)
+    run.adopt_joined()
+    with contextlib.suppress(ValueError):
+        saved = RunConfig.load(run.folder / CONFIG_FILE)
+        config.folder, config.make_folder = saved.folder, saved.make_folder
     run.metadata["exitCode"] = exit_code
     run.finish(status)
     return Outcome(run, exit_code, time.monotonic() - started)
@@ -179,7 +191,7 @@ def _supervise(config: RunConfig, run: Run, source: Path, kill_grace: float) -> 
             child = subprocess.Popen(  # noqa: S603 (the user's own command, no shell)
                 config.command,
                 cwd=source,
-                env={**os.environ, **config.env},
+                env={**os.environ, **config.env, **joining.environment(run.folder, named=bool(config.name))},
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
