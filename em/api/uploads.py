@@ -3,6 +3,9 @@
 Bodies that carry file bytes (blob PUTs, archives) are read straight from the WSGI stream in chunks:
 these views have no parsers, so DRF never loads a body into memory, and Content-Length bounds every read.
 Downloads stream from storage; a node's files need view rights on it, like the node itself (404 otherwise).
+With an S3 store, blob bytes bypass these views: uploads go to presigned URLs (`transfers` in the answer of
+`POST /uploads`, or `POST /blobs/transfers`), are verified by `POST /blobs/<sha256>/complete`, and a file
+download is a redirect to a presigned GET once the view has checked the caller may see the node.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import re
 from typing import Any
 from uuid import UUID
 
-from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -30,7 +33,7 @@ from em.api.errors import error_body
 from em.api.serializers import NodeSerializer, present_one
 from em.models import ManifestEntry, Node, Upload
 from em.runs.references import references_of
-from em.services import archives, blobs, uploads
+from em.services import archives, blobs, s3, transfers, uploads
 from em.strict import StrictSerializer, refuse_unknown
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
@@ -94,8 +97,28 @@ def _skipped(request: Request, node: Node) -> Response:
     return Response({"skipped": True, "node": present_one(request.user, node)}, status=status.HTTP_200_OK)
 
 
+_TRANSFER = inline_serializer(
+    "BlobTransfer",
+    {
+        "transfer": serializers.CharField(help_text="This transfer's id: send it back to /complete."),
+        "size": serializers.IntegerField(),
+        "part_size": serializers.IntegerField(help_text="Bytes of each part but the last."),
+        "upload_id": serializers.CharField(allow_null=True, help_text="The S3 multipart upload; null: one PUT."),
+        "urls": serializers.ListField(child=serializers.URLField(), help_text="PUT part n's bytes to urls[n-1]."),
+    },
+)
+_TRANSFERS = serializers.DictField(
+    child=_TRANSFER,
+    help_text="digest → presigned transfer plan, when blobs go straight to the S3 bucket; a missing digest not "
+    "listed here is PUT to /blobs/{sha256}.",
+)
 _STARTED = inline_serializer(
-    "UploadStarted", {"id": serializers.UUIDField(), "missing": serializers.ListField(child=serializers.CharField())}
+    "UploadStarted",
+    {
+        "id": serializers.UUIDField(),
+        "missing": serializers.ListField(child=serializers.CharField()),
+        "transfers": _TRANSFERS,
+    },
 )
 _COMMITTED = inline_serializer(
     "UploadCommitted", {"node": NodeSerializer(), "skipped": serializers.BooleanField(required=False)}
@@ -125,7 +148,10 @@ class UploadCreateView(APIView):
         if started.upload is None:
             assert started.skipped is not None  # noqa: S101  # start_upload returns one or the other
             return _skipped(request, started.skipped)
-        return Response({"id": started.upload.pk, "missing": started.missing}, status=status.HTTP_201_CREATED)
+        return Response(
+            {"id": started.upload.pk, "missing": started.missing, "transfers": started.transfers},
+            status=status.HTTP_201_CREATED,
+        )
 
 
 def _committed(request: Request, committed: uploads.Committed) -> Response:
@@ -230,6 +256,50 @@ class BlobView(APIView):
         return Response({"sha256": sha256, "size": received.blob.size}, status=code, headers=headers)
 
 
+class TransferPlansSerializer(StrictSerializer):
+    blobs = serializers.JSONField(help_text='[{"sha256", "size"}]: the blobs you are about to send.')
+
+
+class BlobTransfersView(APIView):
+    @extend_schema(
+        request=TransferPlansSerializer,
+        responses={200: inline_serializer("BlobTransfers", {"transfers": _TRANSFERS})},
+        summary="How to send these blobs: presigned S3 URLs, or (none listed) PUT to EM",
+        description="For blobs learnt missing outside `POST /uploads` (an asset's staged files). Blobs you own "
+        "already are left out; with `EM_STORAGE=file` the answer is always empty.",
+    )
+    def post(self, request: Request) -> Response:
+        data = TransferPlansSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response({"transfers": transfers.plans_for(request.user, data.validated_data["blobs"])})
+
+
+class BlobCompleteSerializer(StrictSerializer):
+    transfer = serializers.CharField(help_text="The plan's `transfer`.")
+    upload_id = serializers.CharField(required=False, allow_null=True, help_text="The plan's `upload_id`.")
+    parts = serializers.JSONField(required=False, help_text='[{"part_number", "etag"}], each part as S3 answered.')
+
+
+class BlobCompleteView(APIView):
+    @extend_schema(
+        request=BlobCompleteSerializer,
+        responses={201: _BLOB_STORED, 200: _BLOB_STORED},
+        summary="Finish a presigned transfer: the bytes in the bucket are verified, then the blob is yours",
+        description="EM joins the parts (multipart), reads the object back and checks size and SHA-256; a "
+        "mismatch deletes it (400 `digest_mismatch`), nothing sent yet is 409 `blob_not_sent`.",
+    )
+    def post(self, request: Request, sha256: str) -> Response:
+        data = BlobCompleteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        received = transfers.finish(
+            sha256, by=request.user, transfer=v["transfer"], upload_id=v.get("upload_id"), parts=v.get("parts")
+        )
+        assert received.blob is not None  # noqa: S101  # finish answers a whole blob or raises
+        code = status.HTTP_201_CREATED if received.created else status.HTTP_200_OK
+        return Response({"sha256": sha256, "size": received.blob.size}, status=code)
+
+
 def file_json(entry: ManifestEntry) -> dict[str, Any]:
     return {
         "path": entry.path,
@@ -312,14 +382,19 @@ class NodeFileView(NodeView):
 
     @extend_schema(
         parameters=[OpenApiParameter("Range", str, OpenApiParameter.HEADER, description="bytes=start-end")],
-        responses={(200, "*/*"): bytes, (206, "*/*"): bytes},
+        responses={(200, "*/*"): bytes, (206, "*/*"): bytes, (302, "*/*"): None},
         summary="Download one file (Range honoured)",
-        description="The bytes as stored, typed by the file's extension (application/octet-stream otherwise).",
+        description="The bytes as stored, typed by the file's extension (application/octet-stream otherwise). "
+        "With an S3 store: 302 to a presigned GET of the bucket, valid EM_S3_DOWNLOAD_EXPIRY seconds "
+        "(send Range there).",
     )
     def get(self, request: Request, node_id: UUID, file_path: str) -> HttpResponseBase:
         entry = blobs.file_entry(self.node, file_path)
         filename = file_path.rsplit("/", 1)[-1]
         content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        if s3.enabled():  # the view's permission check is done: the bucket serves the bytes
+            url = s3.presign_get(entry.blob.storage_name, filename=filename, content_type=content_type)
+            return HttpResponseRedirect(url, headers={"Cache-Control": "private, no-store"})
         headers = {"Accept-Ranges": "bytes", "ETag": f'"{entry.blob_id}"'}
         wanted = request.headers.get("Range")
         if not wanted:

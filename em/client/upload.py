@@ -1,6 +1,7 @@
 """Uploading bundles (docs/runs-api.md "Blob store and uploads"): manifest → missing → blobs → commit.
 
-Only the blobs the server lacks are sent, so re-uploading an unchanged folder costs one manifest.
+Only the blobs the server lacks are sent, so re-uploading an unchanged folder costs one manifest. They go
+to the server, or (an S3 store) straight to the bucket through presigned URLs (`send_blobs`).
 Artifacts a run marked as input or output (`localDir` in its associations) are uploaded first, once
 per `Uploader` however many runs share them, and the run's upload names them in its `lineage`.
 
@@ -18,8 +19,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import requests
 import yaml
 from rich.console import Console
 
@@ -100,19 +102,97 @@ def file_entry(path: Path, name: str) -> api.FileEntry:
 
 
 def send_blobs(
-    client: Client, missing: Iterable[str], sources: dict[str, Path], *, label: str, console: Console
+    client: Client,
+    missing: Iterable[str],
+    sources: dict[str, Path],
+    *,
+    label: str,
+    console: Console,
+    transfers: dict[str, Any] | None = None,
 ) -> int:
-    """PUT the blobs the server said it lacks (those we have bytes for), under one progress bar; bytes sent.
+    """Send the blobs the server said it lacks (those we have bytes for), under one progress bar; bytes sent.
 
-    The one way bytes go up, for bundle uploads and Asset Hub commits alike.
+    The one way bytes go up, for bundle uploads and Asset Hub commits alike. A blob with a transfer plan
+    (`transfers`, as `POST /uploads` answers them; asked of `POST /blobs/transfers` when not given) goes
+    straight to the S3 bucket through its presigned URLs and is then verified by the server; any other is
+    PUT to the server.
     """
     wanted = [sha for sha in dict.fromkeys(missing) if sha in sources]
-    total = sum(sources[sha].stat().st_size for sha in wanted)
-    with render.transfer_progress(console) as progress:
-        task = progress.add_task(label, total=total)
+    sizes = {sha: sources[sha].stat().st_size for sha in wanted}
+    if transfers is None:
+        transfers = _plans(client, sizes)
+    with render.transfer_progress(console) as progress, requests.Session() as bucket:
+        task = progress.add_task(label, total=sum(sizes.values()))
         for sha in wanted:
-            _put(client, sha, sources[sha], lambda n: progress.advance(task, n))
-    return total
+            plan = transfers.get(sha)
+            if plan is not None:
+                _send_direct(client, bucket, sha, sources[sha], plan, lambda n: progress.advance(task, n))
+            else:
+                _put(client, sha, sources[sha], lambda n: progress.advance(task, n))
+    return sum(sizes.values())
+
+
+_PLAN_BATCH = 1000
+
+
+def _plans(client: Client, sizes: dict[str, int]) -> dict[str, Any]:
+    """Transfer plans for `sizes` (digest → size): empty when the server stores blobs itself."""
+    plans: dict[str, Any] = {}
+    items = [{"sha256": sha, "size": size} for sha, size in sizes.items()]
+    for i in range(0, len(items), _PLAN_BATCH):
+        answer = client.request("POST", "blobs/transfers", json={"blobs": items[i : i + _PLAN_BATCH]})
+        plans.update(answer.get("transfers") or {})
+    return plans
+
+
+def _send_direct(
+    client: Client, bucket: requests.Session, sha: str, path: Path, plan: dict[str, Any], advance: Callable[[int], None]
+) -> None:
+    """PUT a file's parts to the bucket's presigned URLs (never with EM's key), then have EM verify it."""
+    size = path.stat().st_size
+    if size != plan.get("size"):
+        raise ClientError(None, "file_changed", f"{path} changed while it was being uploaded; upload it again.")
+    part_size, urls = int(plan["part_size"]), list(plan["urls"])
+    parts = []
+    for number, url in enumerate(urls, 1):
+        start = (number - 1) * part_size
+        etag = _put_part(bucket, url, path, start, min(part_size, size - start), advance, client.timeout)
+        parts.append({"part_number": number, "etag": etag})
+    body: dict[str, Any] = {"transfer": plan["transfer"]}
+    if plan.get("upload_id"):
+        body.update(upload_id=plan["upload_id"], parts=parts)
+    client.request("POST", f"blobs/{sha}/complete", json=body)
+
+
+def _put_part(
+    bucket: requests.Session,
+    url: str,
+    path: Path,
+    start: int,
+    length: int,
+    advance: Callable[[int], None],
+    timeout: tuple[float, float],
+) -> str:
+    """PUT bytes `start`… (`length` of them) of `path` to one presigned URL, again on a dropped
+    connection; the ETag the bucket answers."""
+    for attempt in range(PUT_ATTEMPTS):
+        reader = _Reader(path, start, advance, length=length)
+        try:
+            answer = bucket.put(url, data=reader, timeout=timeout)
+        except requests.RequestException as exc:
+            if attempt == PUT_ATTEMPTS - 1:
+                raise Unreachable(None, "bucket_unreachable", f"Cannot send {path} to the bucket: {exc}") from exc
+            continue
+        finally:
+            reader.close()
+        if not answer.ok:
+            raise ClientError(
+                answer.status_code,
+                "bucket_refused",
+                f"The bucket refused {path} (bytes {start}-{start + length}): {answer.status_code} {answer.text[:300]}",
+            )
+        return str(answer.headers.get("ETag", ""))
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def folder_path(client: Client, folder: str | None) -> str:
@@ -123,19 +203,22 @@ def folder_path(client: Client, folder: str | None) -> str:
 
 
 class _Reader:
-    """A file body for `requests` that reports progress and starts at an offset (for resuming)."""
+    """A file body for `requests` that reports progress, starts at an offset (for resuming) and may stop
+    short of the end (one part of a multipart upload)."""
 
-    def __init__(self, path: Path, start: int, advance: Callable[[int], None]) -> None:
+    def __init__(self, path: Path, start: int, advance: Callable[[int], None], *, length: int | None = None) -> None:
         self._file = path.open("rb")
         self._file.seek(start)
-        self._length = path.stat().st_size - start
+        self._length = path.stat().st_size - start if length is None else length
+        self._left = self._length
         self._advance = advance
 
     def __len__(self) -> int:
         return self._length
 
     def read(self, size: int = -1) -> bytes:
-        chunk = self._file.read(size)
+        chunk = self._file.read(self._left if size < 0 else min(size, self._left))
+        self._left -= len(chunk)
         self._advance(len(chunk))
         return chunk
 
@@ -257,7 +340,14 @@ class Uploader:
             outcome.notes.append(f"already uploaded as {outcome.node['path']}; use -c replace to send it again")
             return
         missing = started.get("missing") or []
-        outcome.sent_bytes = send_blobs(self.client, missing, sources, label=folder.name, console=self.console)
+        outcome.sent_bytes = send_blobs(
+            self.client,
+            missing,
+            sources,
+            label=folder.name,
+            console=self.console,
+            transfers=cast(dict[str, Any], started).get("transfers") or {},
+        )
         outcome.sent_files = len({sha for sha in missing if sha in sources})
         outcome.node = dict(api.commit_upload(self.client, started["id"]))
 

@@ -27,7 +27,7 @@ import os
 import re
 import shutil
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,6 +43,8 @@ from django.utils import timezone
 
 from em import errors
 from em.models import Blob, BlobOwner, Manifest, ManifestEntry, Node, Upload
+
+from . import s3
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +129,7 @@ def _locked_partial(sha256: str, by: Any) -> Iterator[BinaryIO]:
             yield handle
 
 
-def _check_cap(total: int) -> None:
+def check_cap(total: int) -> None:
     cap = settings.EM_MAX_UPLOAD_BYTES
     if total > cap:
         raise errors.InvalidInput(f"A file may hold at most {cap} bytes (EM_MAX_UPLOAD_BYTES); this has {total}.")
@@ -148,7 +150,7 @@ def receive(
     total = length if total is None else total
     if start < 0 or length < 0 or start + length > total:
         raise errors.InvalidInput(f"Bytes {start}…{start + length} do not fit in a file of {total} bytes.")
-    _check_cap(total)
+    check_cap(total)
     existing = Blob.objects.filter(pk=sha256, owners__user_id=by.pk).first()
     if existing is not None:
         return Received(existing, existing.size)
@@ -218,28 +220,37 @@ class _ScratchFile(File):
 
 def adopt(path: Path, *, sha256: str, md5: str, size: int, by: Any) -> Blob:
     """Move a verified scratch file into storage, record it, and make `by` (who sent it) an owner; the
-    file at `path` is gone afterwards.
+    file at `path` is gone afterwards."""
 
-    A blob stored already (for other owners) is not stored twice: the verified copy is dropped. Never
-    overwrites: if storage already holds a file of that name (left by a crash, or by a collection still in
-    progress) ours is saved beside it, and the row names where it went. When another process created the
-    row first, its blob wins and our copy is deleted.
+    def store(name: str) -> str:
+        with path.open("rb") as handle:
+            return default_storage.save(name, _ScratchFile(handle, path))
+
+    return settle(sha256=sha256, md5=md5, size=size, by=by, store=store, drop=lambda: path.unlink(missing_ok=True))
+
+
+def settle(
+    *, sha256: str, md5: str, size: int, by: Any, store: Callable[[str], str], drop: Callable[[], None]
+) -> Blob:
+    """Record verified bytes as the blob `sha256`, owned by `by`, whichever way they arrived.
+
+    `store(name)` puts the bytes into storage under `name` (or a free name beside it) and answers the name
+    used; `drop()` discards the verified copy once it is stored or not needed. A blob stored already (for
+    other owners) is not stored twice. Never overwrites: if storage already holds a file of that name (left
+    by a crash, or by a collection still in progress) ours is saved beside it, and the row names where it
+    went. When another process created the row first, its blob wins and our copy is deleted.
     """
     stored = Blob.objects.filter(pk=sha256).first()
-    if stored is not None:
-        path.unlink(missing_ok=True)
-        _own(by, stored)
-        return stored
-    with path.open("rb") as handle:
-        saved = default_storage.save(storage_name(sha256), _ScratchFile(handle, path))
-    path.unlink(missing_ok=True)
-    blob, created = Blob.objects.get_or_create(
-        sha256=sha256, defaults={"md5": md5, "size": size, "storage_name": saved}
-    )
-    if not created and blob.storage_name != saved:
-        default_storage.delete(saved)
-    _own(by, blob)
-    return blob
+    if stored is None:
+        saved = store(storage_name(sha256))
+        stored, created = Blob.objects.get_or_create(
+            sha256=sha256, defaults={"md5": md5, "size": size, "storage_name": saved}
+        )
+        if not created and stored.storage_name != saved:
+            default_storage.delete(saved)
+    drop()
+    _own(by, stored)
+    return stored
 
 
 def owned_sizes(by: Any, digests: list[str]) -> dict[str, int]:
@@ -295,8 +306,9 @@ def _manifest_references() -> list[Any]:
 
 def collect_garbage(*, grace: timedelta = GC_GRACE, now: datetime | None = None) -> dict[str, int]:
     """Free what nothing references: old upload sessions, manifests no node holds, then blobs no
-    manifest holds (their stored bytes too), and stale partial files. Idempotent, safe beside uploads:
-    nothing younger than `grace` goes, and a batch that a commit references meanwhile is left alone.
+    manifest holds (their stored bytes too), stale partial files, and (S3) unfinished direct transfers.
+    Idempotent, safe beside uploads: nothing younger than `grace` goes, and a batch that a commit
+    references meanwhile is left alone.
     """
     now = now or timezone.now()
     cutoff = now - grace
@@ -308,12 +320,10 @@ def collect_garbage(*, grace: timedelta = GC_GRACE, now: datetime | None = None)
     freed_manifests = _delete_in_batches(manifests, Manifest)
     blobs = Blob.objects.filter(created_at__lt=cutoff).exclude(pk__in=ManifestEntry.objects.values("blob_id"))
     freed_blobs = _delete_in_batches(blobs, Blob, on_deleted=_delete_stored)
-    return {
-        "uploads": uploads,
-        "manifests": freed_manifests,
-        "blobs": freed_blobs,
-        "partials": _sweep_scratch(cutoff),
-    }
+    freed = {"uploads": uploads, "manifests": freed_manifests, "blobs": freed_blobs, "partials": _sweep_scratch(cutoff)}
+    if s3.enabled():  # unfinished presigned transfers: multipart uploads and unverified objects
+        freed["incoming"] = s3.sweep_incoming(cutoff)
+    return freed
 
 
 def _delete_in_batches(candidates: Any, model: Any, on_deleted: Any = None) -> int:

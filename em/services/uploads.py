@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -36,7 +36,7 @@ from em.models import (
 )
 from em.services.lineage import edges as lineage_edges
 
-from . import blobs, lookup, paths
+from . import blobs, lookup, paths, transfers
 from .identity import bundle_identity, same_bundle
 from .nodes import create_node
 from .trash import free_name, trash_node
@@ -62,6 +62,8 @@ class Started:
     upload: Upload | None
     missing: list[str]
     skipped: Node | None = None
+    # digest → presigned transfer plan of each missing blob when the store is S3 (em.services.transfers)
+    transfers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,8 @@ def start_upload(
     lineage: Any = None,
 ) -> Started:
     """Check an announced upload and open its session; nothing is written when anything is wrong
-    (folders `make_folder` would create included)."""
+    (folders `make_folder` would create included). With S3 the answer carries a presigned transfer plan
+    for each missing blob, made once the session is durable."""
     name = validate_name(name)
     clean_metadata, clean_lineage = _metadata(metadata), _lineage(lineage)
     entries = validate_files(files)
@@ -258,8 +261,8 @@ def start_upload(
             lineage=clean_lineage,
             files=entries,
         )
-    missing = [d for d in dict.fromkeys(e["sha256"] for e in entries) if d not in stored]
-    return Started(upload, missing)
+    sizes = {e["sha256"]: e["size"] for e in entries if e["sha256"] not in stored}
+    return Started(upload, list(sizes), transfers=transfers.plans(by, sizes))
 
 
 def manifest_for(entries: list[dict[str, Any]]) -> Manifest:

@@ -162,6 +162,16 @@ elif EM_STORAGE == "file":
     _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 else:
     raise environ.ImproperlyConfigured(f"EM_STORAGE must be 'file' or 's3', not {EM_STORAGE!r}")
+# Presigned transfers (EM_STORAGE=s3, docs/deploy.md "S3"): clients PUT and GET the bucket directly.
+# Files above one part go up as S3 multipart uploads of this many bytes a part (S3 allows 5 MiB to 5 GiB
+# a part and 10,000 parts; EM raises the part size for a file that would need more).
+EM_S3_PART_SIZE: int = env.int("EM_S3_PART_SIZE", default=64 * 1024 * 1024)
+# How long a presigned upload URL works: long enough to send a part over a slow link.
+EM_S3_UPLOAD_EXPIRY: int = env.int("EM_S3_UPLOAD_EXPIRY", default=3600)
+# How long a download redirect works: the client follows it at once, and a leaked URL soon dies.
+EM_S3_DOWNLOAD_EXPIRY: int = env.int("EM_S3_DOWNLOAD_EXPIRY", default=300)
+# The bucket's address as clients see it, when it differs from EM_S3_ENDPOINT_URL (the server's way in).
+EM_S3_PUBLIC_ENDPOINT_URL: str | None = env.str("EM_S3_PUBLIC_ENDPOINT_URL", default=None)
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
