@@ -1,6 +1,8 @@
 // The portal's routes and the navigation that leads to them. A part adds its pages here: a route
 // (and, for a top-level section, a NavSection), everything else comes from the shared Layout.
 import { BrowserRouter, Navigate, Route, Routes } from "react-router-dom";
+import { ArtifactPage, AssetHubPage, AssetPage } from "./assets";
+import { AutoTunePage } from "./autotune";
 import { browseHref, Layout, SessionProvider, useSession, type NavSection } from "./components";
 import { en } from "./i18n/en";
 import { ApiKeys } from "./pages/ApiKeys";
@@ -17,6 +19,7 @@ export const SECTIONS: NavSection[] = [
   { to: "/public", label: en.nav.public },
   { to: "/runs", label: en.nav.runs },
   { to: "/compare", label: en.nav.compare },
+  { to: "/assethub", label: en.nav.assetHub },
   { to: "/trash", label: en.nav.trash },
   { to: "/keys", label: en.nav.apiKeys },
   { to: "/groups", label: en.nav.groups },
@@ -57,6 +60,10 @@ export function App() {
           <Route path="runs" element={<RunsPage />} />
           <Route path="runs/:id" element={<RunPage />} />
           <Route path="compare" element={<ComparePage />} />
+          <Route path="assethub" element={<AssetHubPage />} />
+          <Route path="assets/:id" element={<AssetPage />} />
+          <Route path="artifacts/:id" element={<ArtifactPage />} />
+          <Route path="autotune/:id" element={<AutoTunePage />} />
           <Route path="*" element={<NotFound />} />
         </Route>
       </Routes>

@@ -1,6 +1,7 @@
 // Where each node opens in the portal. Folders (and other tree nodes) open in the browser under
-// /browse/<path>, runs on their run page; a shortcut opens its target.
-import type { Node, NodeTarget } from "../api";
+// /browse/<path>; runs, artifacts, searches, models and datasets on their own page; a shortcut opens
+// its target.
+import type { Kind, Node, NodeTarget } from "../api";
 
 /** `/browse/alice/a%20b` for the node path `/alice/a b` (each segment encoded). */
 export function browseHref(path: string): string {
@@ -22,8 +23,17 @@ function safeDecode(segment: string): string {
   }
 }
 
+/** The kinds with a page of their own, by id (the others open in the folder browser). */
+const PAGE_OF_KIND: Partial<Record<Kind, string>> = {
+  Run: "/runs",
+  Artifact: "/artifacts",
+  AutoTune: "/autotune",
+  Model: "/assets",
+  Dataset: "/assets",
+};
+
 export function nodeHref(node: Pick<Node, "id" | "kind" | "path"> & { target?: NodeTarget | null }): string {
   if (node.kind === "Shortcut") return node.target ? nodeHref(node.target) : browseHref(node.path);
-  if (node.kind === "Run") return `/runs/${node.id}`;
-  return browseHref(node.path);
+  const page = PAGE_OF_KIND[node.kind];
+  return page ? `${page}/${node.id}` : browseHref(node.path);
 }

@@ -23,6 +23,7 @@ import {
   type Sort,
 } from "../components";
 import { en } from "../i18n/en";
+import { NewMenu } from "./NewMenu";
 import { useNodeActions, type OnDone } from "./NodeActions";
 
 export function FolderBrowser() {
@@ -70,6 +71,7 @@ export function FolderBrowser() {
                 {en.browser.newFolder}
               </button>
             )}
+            {node.kind === "Folder" && canEdit && <NewMenu folder={node} newFolder={() => actions.newFolder(node)} />}
             <button type="button" onClick={() => actions.openShare(node)}>
               {en.browser.share}
             </button>
