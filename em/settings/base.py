@@ -344,5 +344,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_api_keys"]}},
     "root": {"handlers": ["console"], "level": env.str("EM_LOG_LEVEL", default="INFO")},
     # django-axes logs every successful sign-in's counter reset at INFO; lockouts are WARNING and stay.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # The dev server's request lines (whole URLs) go through the redacting console handler, not Django's own.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
