@@ -135,6 +135,11 @@ function CreatedKey({ created, onClose }: { created: CreatedApiKey; onClose: () 
           {copied ? en.common.copied : en.common.copy}
         </button>
       </div>
+      {/* The T9k SDK takes only UUID keys: this form of the same key is shown once too (docs/t9k.md). */}
+      <p className="muted" data-testid="new-key-uuid">
+        For the T9k SDK (<code>em.login(api_key=…)</code>), use its UUID form:{" "}
+        <code>{(created as CreatedApiKey & { uuid_key: string }).uuid_key}</code>
+      </p>
     </Dialog>
   );
 }
