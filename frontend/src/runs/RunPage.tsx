@@ -77,6 +77,7 @@ export function RunPage() {
       <Breadcrumbs path={parentPath} />
       <header className="page-head">
         <h1>{run.name}</h1>
+        {run.run.alternative_name && <code className="muted" title="alternativeName">{run.run.alternative_name}</code>}
         <StatusBadge status={run.run.status} />
         {running && <span className="live-dot">{runsEn.run.live}</span>}
         <span className="spacer" />

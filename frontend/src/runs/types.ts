@@ -8,6 +8,7 @@ export interface RunSummary {
   duration: number | null;
   source_type: string;
   source_name: string;
+  alternative_name: string; // the bundle folder's name: tells runs of the same name apart
 }
 
 /** A search hit: the node, its run summary, and params/metrics(latest)/tags by key. */
