@@ -28,6 +28,7 @@ from tests.autotune_schema_examples import AUTOTUNE_EXAMPLES
 from tests.factories import folder, root
 from tests.lineage_schema_examples import LINEAGE_EXAMPLES
 from tests.run_helpers import attach_files, make_run
+from tests.run_keys_schema_examples import RUN_KEYS_EXAMPLES
 from tests.s3_schema_examples import TRANSFER_EXAMPLES
 
 pytestmark = pytest.mark.django_db
@@ -211,6 +212,7 @@ EXAMPLES: dict[str, list[Call]] = {
 EXAMPLES.update(ASSET_EXAMPLES)  # the Asset Hub's operations, kept beside its own tests
 EXAMPLES.update(LINEAGE_EXAMPLES)  # lineage's, likewise
 EXAMPLES.update(AUTOTUNE_EXAMPLES)  # AutoTune's, likewise
+EXAMPLES.update(RUN_KEYS_EXAMPLES)  # the runs' filter keys, likewise
 EXAMPLES.update(TRANSFER_EXAMPLES)  # presigned transfers (S3), likewise
 
 

@@ -149,14 +149,14 @@ def _csv(response: Any) -> list[list[str]]:
 
 def test_csv_export(api: Any, alice: Any, trees: dict[str, Node]) -> None:
     rows = _csv(api(alice).get(EXPORT, {"order_by": "attributes.name"}))
-    assert rows[0] == [*CSV_COLUMNS, "batch", "lr", "optimizer", "val.acc"]
+    assert rows[0] == [*CSV_COLUMNS, "params.batch", "params.lr", "params.optimizer", "metrics.val.acc"]
     assert CSV_COLUMNS == ["Run ID", "Name", "Source Type", "Source Name", "User", "Status"]
     assert rows[1] == [str(trees["a1"].pk), "a1", "SDK", "", "alice", "Complete", "", "0.01", "adam", "0.9"]
     assert rows[2][1:] == ["a2", "SDK", "", "alice", "Complete", "", "0.1", "", "0.7"]
     assert rows[3][1:] == ["b-shared", "SDK", "", "bob", "Complete", "64", "0.01", "", ""]
     assert len(rows) == 4
     only = _csv(api(alice).get(EXPORT, {"filter": "params.lr = 0.1", "folder_path": "/alice/exp"}))
-    assert only[0][6:] == ["lr", "val.acc"]
+    assert only[0][6:] == ["params.lr", "metrics.val.acc"]
     assert [r[1] for r in only[1:]] == ["a2"]
 
 
@@ -224,7 +224,7 @@ def test_export_queries_do_not_grow_with_runs(api: Any, alice: Any, bob: Any) ->
     _fill(folder(shared, "more"), 145)
     many, rows = _export(client)
     assert len(rows) == 1 + 300
-    assert rows[0][6:] == ["lr", "x", "acc"]
+    assert rows[0][6:] == ["params.lr", "params.x", "metrics.acc"]
     # session, user, scope, count, param keys, metric keys, then per 1,000 runs: heads, params, metrics
     assert many == few == 9
 
@@ -246,7 +246,7 @@ def test_export_of_many_runs_keeps_each_value_in_its_row_and_column(api: Any, al
     make_run(shared, "by-bob", params={"lr": 1})
 
     header, *rows = _csv(api(alice).get(EXPORT, {"order_by": "attributes.name"}))
-    assert header == [*CSV_COLUMNS, "lr", "odd", "acc", "loss"]
+    assert header == [*CSV_COLUMNS, "params.lr", "params.odd", "metrics.acc", "metrics.loss"]
     assert [row[1] for row in rows] == ["by-alice", "by-bob", *(f"r{i:03d}" for i in range(120))]
     assert rows[0][2:] == ["CLI", "train.py", "alice", "Running", "", "", "", ""]
     assert rows[1][4:] == ["bob", "Complete", "1", "", "", ""]

@@ -1,6 +1,6 @@
-"""Run search and its CSV export: `GET /api/v1/runs` and `GET /api/v1/runs/export.csv`.
+"""Run search, its CSV export and the keys it can name: `GET /api/v1/runs`, `.../runs/export.csv`, `.../runs/keys`.
 
-Both take the same parameters (`filter`, `folder` or `folder_path`, `order_by`, repeatable or
+All take the same parameters (`filter`, `folder` or `folder_path`, `order_by`, repeatable or
 comma-separated) and see the same runs; the export streams every matching run (up to
 `EM_EXPORT_MAX_ROWS`, 100,000 by default) instead of a page.
 """
@@ -32,6 +32,7 @@ from em.api.pagination import PagePagination
 from em.api.run_detail import run_rows
 from em.api.serializers import NodeSerializer
 from em.models import NodeQuerySet
+from em.runs.keys import known_keys
 from em.runs.selectors import counted_ids, export_batches, run_keys, runs_by_id, search_runs
 from em.services import lookup
 from em.strict import StrictSerializer
@@ -77,9 +78,12 @@ class RunRowSerializer(NodeSerializer):
         child=serializers.FloatField(allow_null=True), read_only=True, help_text="Latest value of each series."
     )
     tags = serializers.DictField(child=serializers.CharField(), read_only=True)
+    parent_run = serializers.UUIDField(
+        allow_null=True, read_only=True, help_text="The run this one is nested in (MLflow's parentRunId), else null."
+    )
 
     class Meta(NodeSerializer.Meta):
-        fields = [*NodeSerializer.Meta.fields, "run", "params", "metrics", "tags"]
+        fields = [*NodeSerializer.Meta.fields, "run", "params", "metrics", "tags", "parent_run"]
         read_only_fields = fields
 
 
@@ -211,7 +215,7 @@ def _csv_lines(runs: NodeQuerySet, params: list[str], metrics: list[str], left_o
         buffer.truncate()
         return text
 
-    writer.writerow([*CSV_COLUMNS, *params, *metrics])
+    writer.writerow([*CSV_COLUMNS, *(f"params.{key}" for key in params), *(f"metrics.{key}" for key in metrics)])
     yield taken()
     for rows in export_batches(runs, params=params, metrics=metrics, size=EXPORT_BATCH):
         writer.writerows(rows)
@@ -219,3 +223,28 @@ def _csv_lines(runs: NodeQuerySet, params: list[str], metrics: list[str], left_o
     if left_out > 0:
         writer.writerow([f"# truncated: {left_out} more runs matched; narrow the filter to export them"])
         yield taken()
+
+
+class RunKeysSerializer(serializers.Serializer):
+    attributes = serializers.ListField(child=serializers.CharField(), help_text="`attributes.<name>` every run has.")
+    params = serializers.ListField(child=serializers.CharField())
+    metrics = serializers.ListField(child=serializers.CharField())
+    tags = serializers.ListField(child=serializers.CharField())
+    truncated = serializers.BooleanField(help_text="A kind had more keys than the list holds.")
+
+
+class RunKeysView(APIView):
+    """The keys a filter over the same scope can name, so the portal completes them and warns about a
+    key that no run has (it would match nothing)."""
+
+    permission_classes = [ApiKeyScopeOrPublicRead]
+
+    @extend_schema(
+        parameters=SEARCH_PARAMETERS,
+        responses={200: RunKeysSerializer, 400: INVALID_FILTER},
+        summary="Param, metric and tag keys of the matching runs",
+        operation_id="runs_keys",
+    )
+    def get(self, request: Request) -> Response:
+        runs, _ = _search(request)
+        return Response(known_keys(runs))

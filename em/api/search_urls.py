@@ -1,4 +1,4 @@
-"""Routes of run export (em.api.search); `runs` (search and create) and `runs/<id>…` are em.api.runs_urls."""
+"""Routes of run export and keys (em.api.search); `runs` (search and create) and `runs/<id>…` are em.api.runs_urls."""
 
 from django.urls import path
 
@@ -6,4 +6,5 @@ from . import search
 
 urlpatterns = [
     path("runs/export.csv", search.RunExportView.as_view(), name="run-export"),
+    path("runs/keys", search.RunKeysView.as_view(), name="run-keys"),
 ]
