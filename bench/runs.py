@@ -2,7 +2,8 @@
 
     python bench/runs.py [--json] [--database-url postgres://postgres@127.0.0.1:5432/em_bench_runs]
                          [--points 1000000] [--runs 100000] [--live-batches 30] [--clients 8] [--repeat 10]
-                         [--vs-mlflow [--mlflow-runs 1000] [--mlflow-venv bench/.mlflow-venv]]
+                         [--vs-mlflow [--mlflow-runs 10000] [--create-runs 1000] [--create-clients 32]
+                                      [--mlflow-venv bench/.mlflow-venv]]
 
 The database named in the URL is DROPPED and created afresh (its name must contain "bench") and migrated;
 DEBUG is off. What is measured, through the real code:
@@ -98,7 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8, help="concurrent live-logging clients")
     parser.add_argument("--repeat", type=int, default=10, help="runs of each small measurement")
     parser.add_argument("--vs-mlflow", action="store_true", help="compare with an MLflow server instead")
-    parser.add_argument("--mlflow-runs", type=int, default=1000, help="runs created on each side")
+    parser.add_argument("--mlflow-runs", type=int, default=10_000, help="runs searched on each side (bulk-loaded)")
+    parser.add_argument("--create-runs", type=int, default=1000, help="runs created through the API on each side")
+    parser.add_argument("--create-clients", type=int, default=32, help="clients creating runs at once")
     parser.add_argument(
         "--mlflow-venv", type=Path, default=REPO / "bench" / ".mlflow-venv", help="where MLflow is installed"
     )

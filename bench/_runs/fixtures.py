@@ -206,3 +206,52 @@ def sweep_project(sweep: Any, number: int) -> Any:
     from em.models import Node
 
     return Node.objects.get(parent=sweep, name=f"p{number:02d}")
+
+
+def load_runs(people: People, parent: Any, specs: Sequence[tuple[str, dict[str, Any], dict[str, float]]]) -> None:
+    """Finished runs in `parent`, one per (name, hyper-parameters, latest metric values), COPY-loaded the way
+    `build_sweep` loads its runs: what `--vs-mlflow` searches, the same rows on both sides."""
+    from django.db import connection, transaction
+
+    from em.models import IndexState, MetricSeries, Node, Param, Run, RunStatus
+    from em.models.nodes import Kind
+    from em.runs.services import flatten
+
+    builder = TreeBuilder(people.alice.pk)
+    builder.last_child[parent.path] = Node.objects.filter(parent=parent).count()
+    run_columns = Columns(Run)
+    run_rows, params, series = [], [], []
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for number, (name, hparams, final) in enumerate(specs):
+        node = builder.add(parent, name, Kind.RUN)
+        started = start + timedelta(minutes=number)
+        run_rows.append(
+            run_columns.of(
+                node_id=node.id,
+                status=RunStatus.COMPLETE,
+                started_at=started,
+                ended_at=started + timedelta(hours=1),
+                source_type="SDK",
+                hyperparameters=hparams,
+                index_state=IndexState.INDEXED,
+                indexed_at=builder.now,
+            )
+        )
+        for key, value in flatten(hparams):  # text and number as em.runs.services.param_rows makes them
+            text, number_value = (value, NULL) if isinstance(value, str) else (json.dumps(value), float(value))
+            params.append(f"{node.id}\t{key}\t{text}\t{number_value}")
+        ended = (started + timedelta(hours=1)).isoformat()
+        for key, latest in final.items():
+            series.append(f"{node.id}\t{key}\t1\t{latest}\t{latest}\t{latest}\t999\t{ended}")
+    node_columns = Columns(Node)
+    with transaction.atomic():
+        node_columns.copy(node_columns.of(node) for node in builder.rows)
+        run_columns.copy(run_rows)
+        copy_lines(Param._meta.db_table, ("run_id", "key", "value", "number"), params)
+        copy_lines(
+            MetricSeries._meta.db_table,
+            ("run_id", "key", "count", "min", "max", "latest", "latest_step", "latest_timestamp"),
+            series,
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")

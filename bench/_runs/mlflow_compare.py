@@ -6,11 +6,13 @@ per side, request bodies encoded before the clock starts, so what differs is the
 installed into its own virtual environment (kept between runs) and its telemetry is turned off.
 
 The workload: create runs with ~10 params and 5 final metric values (MLflow: runs/create + log-batch;
-EM: POST /runs with hparams + one live-logging call); ingest a 100,000-point metric (MLflow: log-batch of
-1,000 metrics, its limit per call; EM: live logging in 10,000-point batches); read that metric back whole
-(MLflow: get-history in pages of 25,000 as its client does; EM: max_points=100000) and sampled
-to 1,000 points (MLflow: the UI's get-history-bulk-interval; EM: max_points=1000); search the runs with
-one three-term filter, first 100 by a metric.
+EM: POST /runs with hparams + one live-logging call), from one client and from `--create-clients` clients
+at once into one folder (experiment); ingest a 100,000-point metric (MLflow: log-batch of 1,000 metrics,
+its limit per call; EM: live logging in 10,000-point batches); read that metric back whole (MLflow:
+get-history in pages of 25,000 as its client does; EM: max_points=100000, in the compact form its SDK and
+portal ask for) and sampled to 1,000 points (MLflow: the UI's get-history-bulk-interval; EM:
+max_points=1000); search `--mlflow-runs` finished runs, bulk-loaded alike on both sides (the same names,
+params and metric values), with one three-term filter, first 100 by a metric.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from argparse import Namespace
 from collections.abc import Callable, Iterable
@@ -33,7 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from tree import REPO, Result, recreate_database
 
-from _runs import fixtures
+from _runs import fixtures, mlflow_load
 from _runs.measure import LIVE_BATCH, ok, session
 from _runs.server import HOST, Server, free_port, start_em
 
@@ -92,9 +95,14 @@ def ensure_mlflow(venv: Path) -> Path:
     return venv / "bin" / "mlflow"
 
 
-def start_mlflow(executable: Path, em_database_url: str) -> Server:
+def mlflow_database_url(em_database_url: str) -> str:
+    """MLflow's database beside EM's, named after it, so two benches on one server never share one."""
     parts = urlsplit(em_database_url)
-    url = urlunsplit(parts._replace(scheme="postgresql", path="/mlflow_bench"))
+    return urlunsplit(parts._replace(scheme="postgresql", path=f"{parts.path}_mlflow"))
+
+
+def start_mlflow(executable: Path, em_database_url: str) -> Server:
+    url = mlflow_database_url(em_database_url)
     recreate_database(url)
     artifacts = Path(tempfile.mkdtemp(prefix="mlflow-bench-artifacts-"))
     port = free_port()
@@ -143,31 +151,42 @@ def ingest_points() -> tuple[list[int], list[float], list[float]]:
     return steps, [1_772_330_400.0 + s * 0.05 for s in steps], [1.0 / (1 + s / 1000) for s in steps]
 
 
+Spec = tuple[str, dict[str, Any], dict[str, float]]
+
+
 class MlflowSide:
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, database_url: str, searched: list[Spec]) -> None:
         self.api = f"{server.url}/api/2.0/mlflow"
         self.ajax = f"{server.url}/ajax-api/2.0/mlflow"
         self.http = requests.Session()
-        self.experiment = ok(self.http.post(f"{self.api}/experiments/create", json={"name": "bench"})).json()[
-            "experiment_id"
-        ]
+        self.experiment = self.new_experiment("bench")
+        self.searched = self.new_experiment("bench-search")
+        mlflow_load.load_runs(database_url, self.searched, searched)
 
-    def create_run(self, name: str) -> str:
+    def new_experiment(self, name: str) -> str:
+        return str(ok(self.http.post(f"{self.api}/experiments/create", json={"name": name})).json()["experiment_id"])
+
+    def new_client(self) -> requests.Session:
+        return requests.Session()
+
+    def create_run(self, name: str, http: requests.Session | None = None) -> str:
         body = {"experiment_id": self.experiment, "run_name": name, "start_time": int(time.time() * 1000)}
-        return str(ok(self.http.post(f"{self.api}/runs/create", json=body)).json()["run"]["info"]["run_id"])
+        answer = ok((http or self.http).post(f"{self.api}/runs/create", json=body))
+        return str(answer.json()["run"]["info"]["run_id"])
 
-    def create_runs(self, specs: list[tuple[str, dict[str, Any], dict[str, float]]]) -> None:
+    def create_runs(self, specs: list[Spec], http: requests.Session | None = None) -> None:
         from em.runs.services import flatten
 
+        http = http or self.http
         now = int(time.time() * 1000)
         for name, hparams, final in specs:
-            run_id = self.create_run(name)
+            run_id = self.create_run(name, http)
             batch = {
                 "run_id": run_id,
                 "params": [{"key": k, "value": str(v)} for k, v in flatten(hparams)],  # as mlflow.log_params
                 "metrics": [{"key": k, "value": v, "timestamp": now, "step": 999} for k, v in final.items()],
             }
-            ok(self.http.post(f"{self.api}/runs/log-batch", json=batch))
+            ok(http.post(f"{self.api}/runs/log-batch", json=batch))
 
     def ingest_bodies(self, run_id: str) -> list[bytes]:
         steps, timestamps, values = ingest_points()
@@ -205,27 +224,34 @@ class MlflowSide:
         return len(ok(self.http.get(f"{self.ajax}/metrics/get-history-bulk-interval", params=query)).json()["metrics"])
 
     def search(self) -> list[float]:
-        body = {"experiment_ids": [self.experiment], "filter": FILTER, "order_by": [ORDER], "max_results": 100}
+        body = {"experiment_ids": [self.searched], "filter": FILTER, "order_by": [ORDER], "max_results": 100}
         runs = ok(self.http.post(f"{self.api}/runs/search", json=body)).json().get("runs", [])
         return [next(m["value"] for m in r["data"]["metrics"] if m["key"] == "val.accuracy") for r in runs]
 
 
 class EmSide:
-    def __init__(self, server: Server, people: fixtures.People) -> None:
+    def __init__(self, server: Server, people: fixtures.People, searched: list[Spec]) -> None:
         self.url = f"{server.url}/api/v1"
+        self.key = people.key
         self.http = session(people.key)
         self.folder = fixtures.folder(people, people.root, "vs-mlflow")
+        self.searched = fixtures.folder(people, people.root, "vs-mlflow-search")
+        fixtures.load_runs(people, self.searched, searched)
 
-    def create_run(self, name: str, hparams: dict[str, Any] | None = None) -> str:
+    def new_client(self) -> requests.Session:
+        return session(self.key)
+
+    def create_run(self, name: str, hparams: dict[str, Any] | None = None, http: requests.Session | None = None) -> str:
         body = {"parent": str(self.folder.pk), "name": name, "hparams": hparams or {}}
-        return str(ok(self.http.post(f"{self.url}/runs", json=body)).json()["id"])
+        return str(ok((http or self.http).post(f"{self.url}/runs", json=body)).json()["id"])
 
-    def create_runs(self, specs: list[tuple[str, dict[str, Any], dict[str, float]]]) -> None:
+    def create_runs(self, specs: list[Spec], http: requests.Session | None = None) -> None:
+        http = http or self.http
         now = time.time()
         for name, hparams, final in specs:
-            run_id = self.create_run(name, hparams)
+            run_id = self.create_run(name, hparams, http)
             metrics = {k: {"step": [999], "epoch": [None], "timestamp": [now], "value": [v]} for k, v in final.items()}
-            ok(self.http.post(f"{self.url}/runs/{run_id}/metrics", json={"metrics": metrics}))
+            ok(http.post(f"{self.url}/runs/{run_id}/metrics", json={"metrics": metrics}))
 
     def ingest_bodies(self, run_id: str) -> list[bytes]:
         steps, timestamps, values = ingest_points()
@@ -259,7 +285,7 @@ class EmSide:
         return len(ok(self.http.get(f"{self.url}/runs/{run_id}/metrics/train.loss", params=query)).json()["value"])
 
     def search(self) -> list[float]:
-        query = {"filter": FILTER, "folder": str(self.folder.pk), "order_by": ORDER, "page_size": 100}
+        query = {"filter": FILTER, "folder": str(self.searched.pk), "order_by": ORDER, "page_size": 100}
         rows = ok(self.http.get(f"{self.url}/runs", params=query)).json()["results"]
         return [row["metrics"]["val.accuracy"] for row in rows]
 
@@ -278,10 +304,39 @@ def median_ms(operation: Callable[[], Any], repeat: int) -> float:
     return statistics.median(seconds(operation) * 1000 for _ in range(repeat))
 
 
-def measure_side(side: MlflowSide | EmSide, specs: list[Any], repeat: int) -> dict[str, float]:
+def create_in_parallel(side: MlflowSide | EmSide, specs: list[Spec], clients: int) -> float:
+    """Seconds for `clients` clients, each with its own connection, to create `specs` between them at once."""
+    shares = [specs[i::clients] for i in range(clients)]
+    sessions = [side.new_client() for _ in shares]
+    start = threading.Barrier(clients + 1)
+    failures: list[BaseException] = []
+
+    def client(share: list[Spec], http: requests.Session) -> None:
+        start.wait()
+        try:
+            side.create_runs(share, http)
+        except BaseException as exc:  # reported below: a failed client must fail the measure
+            failures.append(exc)
+
+    threads = [threading.Thread(target=client, args=pair) for pair in zip(shares, sessions, strict=True)]
+    for thread in threads:
+        thread.start()
+    began = time.perf_counter()
+    start.wait()
+    for thread in threads:
+        thread.join()
+    took = time.perf_counter() - began
+    if failures:
+        raise failures[0]
+    return took
+
+
+def measure_side(side: MlflowSide | EmSide, specs: list[Spec], clients: int, repeat: int) -> dict[str, float]:
     """The workload on one side: each measure by name, in the unit of its Pair."""
     out: dict[str, float] = {}
     out["create_runs"] = len(specs) / seconds(lambda: side.create_runs(specs))
+    parallel = [(f"par-{name}", hparams, final) for name, hparams, final in specs]
+    out["create_runs_parallel"] = len(parallel) / create_in_parallel(side, parallel, clients)
     run_id = side.create_run("ingest")
     bodies = side.ingest_bodies(run_id)
     ingest = side.ingest if isinstance(side, MlflowSide) else side.ingest_to(run_id)
@@ -302,13 +357,14 @@ def measure_side(side: MlflowSide | EmSide, specs: list[Any], repeat: int) -> di
     return out
 
 
-def pairs(runs: int) -> list[Pair]:
+def pairs(created: int, clients: int, searched: int) -> list[Pair]:
     return [
-        Pair(f"create_{runs}_runs_10_params_5_metrics", "runs/s", "higher"),
+        Pair(f"create_{created}_runs_10_params_5_metrics", "runs/s", "higher"),
+        Pair(f"create_{created}_runs_from_{clients}_clients_in_one_folder", "runs/s", "higher"),
         Pair(f"ingest_{INGEST_POINTS // 1000}k_points", "points/s", "higher"),
         Pair(f"history_{INGEST_POINTS // 1000}k_points_whole", "ms", "lower"),
         Pair(f"history_{INGEST_POINTS // 1000}k_points_sampled_to_{SAMPLED}", "ms", "lower"),
-        Pair(f"search_{runs}_runs_3_terms_first_100", "ms", "lower"),
+        Pair(f"search_{searched}_runs_3_terms_first_100", "ms", "lower"),
         Pair("search_first_page_rows", "runs", "same"),
     ]
 
@@ -341,15 +397,18 @@ def as_results(table: Iterable[Pair]) -> list[Result]:
 
 def run(args: Namespace, people: fixtures.People, collector: Any) -> str:
     """Both sides in turn (never at once: they share the two cores); the side-by-side table."""
-    specs = run_specs(args.mlflow_runs)
-    table = pairs(args.mlflow_runs)
-    keys = ("create_runs", "ingest", "history_full", "history_sampled", "search", "search_matches")
+    specs = run_specs(args.create_runs)
+    searched = run_specs(args.mlflow_runs)
+    table = pairs(args.create_runs, args.create_clients, args.mlflow_runs)
+    keys = ("create_runs", "create_runs_parallel", "ingest", "history_full", "history_sampled", "search")
+    keys += ("search_matches",)
     results: dict[str, dict[str, float]] = {}
 
     def em() -> list[Result]:
         server = start_em(REPO)
         try:
-            results["em"] = measure_side(EmSide(server, people), specs, args.repeat)
+            side = EmSide(server, people, searched)
+            results["em"] = measure_side(side, specs, args.create_clients, args.repeat)
         finally:
             server.stop()
         return []
@@ -357,7 +416,8 @@ def run(args: Namespace, people: fixtures.People, collector: Any) -> str:
     def mlflow() -> list[Result]:
         server = start_mlflow(ensure_mlflow(args.mlflow_venv), args.database_url)
         try:
-            results["mlflow"] = measure_side(MlflowSide(server), specs, args.repeat)
+            side = MlflowSide(server, mlflow_database_url(args.database_url), searched)
+            results["mlflow"] = measure_side(side, specs, args.create_clients, args.repeat)
         finally:
             server.stop()
         return []
