@@ -7,11 +7,13 @@ failed, so that scripts and CI can rely on them as on the bare command.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -127,7 +129,8 @@ def runs() -> None:
 @click.option("--order-by", help="e.g. 'metrics.val.acc DESC' or 'attributes.start_time'.")
 @click.option("--limit", type=click.IntRange(1), default=SEARCH_LIMIT, show_default=True, help="Rows to show.")
 @click.option("--csv", "as_csv", is_flag=True, help="Write every matching run as CSV to stdout instead.")
-def search(filter: str, folder: str | None, order_by: str | None, limit: int, as_csv: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as the API answers them (full precision).")
+def search(filter: str, folder: str | None, order_by: str | None, limit: int, as_csv: bool, as_json: bool) -> None:
     """Search runs with a filter like "metrics.val.acc > 0.9 AND params.lr < 0.01"."""
     with _client() as client:
         params: dict[str, str | int] = {"filter": filter}
@@ -142,15 +145,22 @@ def search(filter: str, folder: str | None, order_by: str | None, limit: int, as
                     click.echo(chunk, nl=False)
             return
         params["page_size"] = min(limit, 1000)
-        rows = []
+        rows: list[dict[str, Any]] = []
+        more = False
         for row in api.search_runs(client, params):
-            rows.append(row)
             if len(rows) >= limit:
+                more = True
                 break
+            rows.append(row)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
     if not rows:
         click.echo("No runs match.", err=True)
         return
     render.console().print(render.runs_table(rows))
+    shown = f"{len(rows)} run{'s' if len(rows) != 1 else ''}"
+    click.echo(f"{shown}, the first {limit} of more: --limit N shows more, --csv all." if more else shown, err=True)
 
 
 @runs.command()
@@ -165,11 +175,15 @@ def show(run: str) -> None:
 @runs.command()
 @click.argument("first")
 @click.argument("second")
-def diff(first: str, second: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the whole comparison as the API answers it.")
+def diff(first: str, second: str, as_json: bool) -> None:
     """Show the params and metrics that differ between two runs (ids or paths)."""
     with _client() as client:
         ids = [api.locate_run(client, ref)["id"] for ref in (first, second)]
         comparison = api.compare_runs(client, ids)
+    if as_json:
+        click.echo(json.dumps(comparison, indent=2, ensure_ascii=False))
+        return
     table = render.diff_table(comparison)
     if table is None:
         click.echo("No params or metrics differ.")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -111,14 +111,17 @@ def shares_view(shares: Shares) -> RenderableType:
 # --- runs -------------------------------------------------------------------------------------------
 
 
+SIGNIFICANT = 4  # digits of a number in a table: enough to rank runs, few enough to read (--json has all)
+
+
 def value_text(value: Any) -> str:
-    """A param or metric value for a cell: floats to 6 significant digits, nothing for missing."""
+    """A param or metric value for a cell: floats to 4 significant digits, nothing for missing."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return f"{value:.{SIGNIFICANT}g}"
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
@@ -239,22 +242,53 @@ def run_details(detail: Mapping[str, Any]) -> RenderableType:
     return Group(*parts)
 
 
+def metric_cell(summary: Any) -> str:
+    """A metric summary as `latest (min..max)`, rounded; the range only when the series moved."""
+    if not isinstance(summary, Mapping):
+        return value_text(summary)
+    latest, low, high = summary.get("latest"), summary.get("min"), summary.get("max")
+    text = value_text(latest)
+    if low is not None and high is not None and low != high:
+        text += f" ({value_text(low)}..{value_text(high)})"
+    return text
+
+
+# The attributes a diff shows when they differ, each as a person reads it.
+DIFF_ATTRIBUTES: dict[str, Callable[[Any], str]] = {"status": str, "start": when, "duration": duration_text}
+
+
 def diff_table(comparison: Mapping[str, Any]) -> Table | None:
-    """The params and metrics whose values differ between the compared runs; None when none do."""
+    """The attributes, params and metrics that differ between the compared runs (metrics as `latest
+    (min..max)`), with a caption counting what is equal; None when no param or metric differs."""
     runs = comparison.get("runs") or []
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, caption_justify="left")
     table.add_column("", no_wrap=True)
     table.add_column("key", overflow="fold")
     for run in runs:
         table.add_column(str(run.get("name") or run.get("id")) if isinstance(run, dict) else str(run), overflow="fold")
-    differing = 0
-    for section in ("params", "metrics"):
+    counts = {"params": [0, 0], "metrics": [0, 0]}  # [differ, equal]
+    rows: list[tuple[str, str, list[str]]] = []
+    for section, show in (("params", value_text), ("metrics", metric_cell)):
         for row in comparison.get(section) or []:
-            if row.get("all_equal"):
-                continue
-            differing += 1
-            table.add_row(section, Text(str(row.get("key"))), *(Text(value_text(v)) for v in row.get("values") or []))
-    return table if differing else None
+            counts[section][bool(row.get("all_equal"))] += 1
+            if not row.get("all_equal"):
+                rows.append((section, str(row.get("key")), [show(v) for v in row.get("values") or []]))
+    if not rows:
+        return None
+    for row in comparison.get("attributes") or []:
+        shown = DIFF_ATTRIBUTES.get(str(row.get("key")))
+        if shown is not None and not row.get("all_equal"):
+            table.add_row(
+                "run", Text(str(row["key"])), *(Text(shown(v) if v is not None else "") for v in row["values"])
+            )
+    for section, key, cells in rows:
+        table.add_row(section, Text(key), *(Text(cell) for cell in cells))
+    (params_differ, params_equal), (metrics_differ, metrics_equal) = counts["params"], counts["metrics"]
+    table.caption = (
+        f"{params_differ} of {params_differ + params_equal} params and {metrics_differ} of "
+        f"{metrics_differ + metrics_equal} metrics differ (metrics: latest (min..max)); equal ones are not shown."
+    )
+    return table
 
 
 PIPE_WIDTH = 200  # columns when stdout is not a terminal, so that piped listings do not fold at 80
