@@ -27,6 +27,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: the Content-Security-Policy allows no inline one.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    # MLflow's tracking API over EM's services (docs/mlflow.md), before the catch-all below.
+    path("", include("em.api.mlflow.urls")),
     # Last of the API: whatever no endpoint answers is still the API's JSON error (see unknown_endpoint).
     re_path(r"^api(?:/.*)?$", unknown_endpoint, name="api-unknown"),
     # The T9k AIStore API, for the `t9k` SDK's `em` module (docs/t9k.md).

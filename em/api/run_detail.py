@@ -18,8 +18,10 @@ def run_rows(*, user: Any, runs: Iterable[Node]) -> list[dict[str, Any]]:
     node JSON plus the run's summary, params (text as written), latest metric values and tags."""
     nodes = list(runs)
     rows = present(user, nodes)
+    nesting = parent_runs(nodes)
     for node, row in zip(nodes, rows, strict=True):
         run = node.run
+        row["parent_run"] = node.parent_id if node.parent_id in nesting else None
         duration = run.duration
         row["run"] = {
             "status": run.status,
@@ -58,3 +60,12 @@ def present_run_detail(user: Any, run: Run) -> dict[str, Any]:
         }
     )
     return row
+
+
+def parent_runs(nodes: Iterable[Node]) -> set[Any]:
+    """Which of the nodes' parents are runs (the nodes are nested runs, shown as such); one query for a
+    page, none when every parent is a root folder (only runs have a `Run` row)."""
+    parent_ids = {node.parent_id for node in nodes if node.depth > 1 and node.parent_id is not None}
+    if not parent_ids:
+        return set()
+    return set(Run.objects.filter(node_id__in=parent_ids).values_list("node_id", flat=True))
