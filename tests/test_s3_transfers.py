@@ -30,6 +30,7 @@ from tests.factories import root
 from tests.s3_helpers import PART, BodyCounter, Bucket
 
 pytestmark = [pytest.mark.django_db]
+live = pytest.mark.django_db(transaction=True)  # the live server answers from its own thread
 moto_s3, s3_store, django_body_bytes = s3_helpers.moto_s3, s3_helpers.s3_store, s3_helpers.django_body_bytes
 
 QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115  # progress bars drawn nowhere
@@ -81,6 +82,7 @@ def alice_client(live_server: Any, alice: Any) -> Client:
     return Client(live_server.url, account_services.create_key(user=alice, name="s3")[1])
 
 
+@live
 def test_upload_and_download_go_through_the_bucket_never_through_django(
     alice: Any, alice_client: Client, s3_store: Bucket, django_body_bytes: BodyCounter, tmp_path: Path
 ) -> None:
@@ -131,6 +133,7 @@ def test_a_file_larger_than_a_part_is_a_multipart_upload_joined_on_completion(
     assert again.status_code == 200
 
 
+@live
 def test_reuploading_unchanged_files_sends_no_file_bytes_and_a_changed_one_sends_only_itself(
     alice: Any, alice_client: Client, s3_store: Bucket, django_body_bytes: BodyCounter, tmp_path: Path
 ) -> None:
@@ -269,3 +272,19 @@ def test_with_the_file_store_nothing_changes(alice: Any, api: Any, private_stora
     put = api(alice).generic("PUT", f"/api/v1/blobs/{sha(data)}", data, content_type="application/octet-stream")
     assert put.status_code == 201
     assert api(alice).post(f"/api/v1/uploads/{started.json()['id']}/commit").status_code == 201
+
+
+def test_planning_many_transfers_costs_no_query_per_blob_and_no_bucket_request_per_small_file(
+    alice: Any, api: Any, s3_store: Bucket, django_assert_max_num_queries: Any
+) -> None:
+    client = api(alice)
+    client.get("/api/v1/me")  # the session is loaded once, outside the count
+    many = [{"sha256": sha(str(i).encode()), "size": 1000 + i} for i in range(500)]
+    with django_assert_max_num_queries(6):
+        few = client.post("/api/v1/blobs/transfers", {"blobs": many[:5]}, format="json")
+    with django_assert_max_num_queries(6):
+        answer = client.post("/api/v1/blobs/transfers", {"blobs": many}, format="json")
+    assert few.status_code == answer.status_code == 200
+    plans = answer.json()["transfers"]
+    assert len(plans) == 500 and all(len(p["urls"]) == 1 and p["upload_id"] is None for p in plans.values())
+    assert s3_store.multipart_uploads() == []  # small files are one PUT each: presigned locally

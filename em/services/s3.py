@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import time
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, cast
@@ -47,22 +48,30 @@ def _client() -> Any:
     return _storage().connection.meta.client
 
 
+_PRESIGNERS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
 def _presigner() -> Any:
     """A boto3 client that signs URLs for clients: SigV4 (what every S3 region accepts), addressed as
-    clients reach the bucket (EM_S3_PUBLIC_ENDPOINT_URL when set). Signing is local: no request is made."""
+    clients reach the bucket (EM_S3_PUBLIC_ENDPOINT_URL when set). Signing is local: no request is made.
+    One per storage object, since making a boto3 client costs milliseconds and an upload may plan
+    thousands of files."""
     import boto3
     from botocore.config import Config
 
     storage = _storage()
-    return boto3.session.Session().client(
-        "s3",
-        endpoint_url=settings.EM_S3_PUBLIC_ENDPOINT_URL or storage.endpoint_url,
-        region_name=storage.region_name,
-        aws_access_key_id=storage.access_key,
-        aws_secret_access_key=storage.secret_key,
-        aws_session_token=storage.security_token,
-        config=Config(signature_version="s3v4", s3={"addressing_style": storage.addressing_style}),
-    )
+    signer = _PRESIGNERS.get(storage)
+    if signer is None:
+        signer = _PRESIGNERS[storage] = boto3.session.Session().client(
+            "s3",
+            endpoint_url=settings.EM_S3_PUBLIC_ENDPOINT_URL or storage.endpoint_url,
+            region_name=storage.region_name,
+            aws_access_key_id=storage.access_key,
+            aws_secret_access_key=storage.secret_key,
+            aws_session_token=storage.security_token,
+            config=Config(signature_version="s3v4", s3={"addressing_style": storage.addressing_style}),
+        )
+    return signer
 
 
 def bucket() -> str:

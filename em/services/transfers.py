@@ -97,7 +97,11 @@ def finish(
     size = s3.size_of(key)
     if size is None:
         raise NothingSent(f"Nothing has arrived for {sha256}: PUT its bytes to the URLs of its transfer plan.")
-    blobs.check_cap(size)
+    try:
+        blobs.check_cap(size)
+    except errors.InvalidInput:
+        s3.delete(key)
+        raise
     hashes = (hashlib.sha256(), hashlib.md5(usedforsecurity=False))
     with s3.open_object(key) as body:
         blobs.copy_stream(body, None, size, hashes)
