@@ -1,7 +1,8 @@
 """Benchmark artifacts and the Asset Hub against the budgets of ARCHITECTURE.md §6, on PostgreSQL.
 
     python bench/assets.py [--json] [--database-url postgres://postgres@127.0.0.1:5432/em_bench_assets]
-                           [--files 10000] [--artifact-mb 1024] [--artifact-files 1000] [--repeat 5]
+                           [--files 10000] [--size-mb 1024] [--artifact-mb N] [--artifact-files 1000]
+                           [--s3-size-mb 256] [--repeat 5]
 
 The database named in the URL is DROPPED and created afresh (its name must contain "bench") and migrated;
 DEBUG is off. What is measured, through the real code:
@@ -14,6 +15,15 @@ DEBUG is off. What is measured, through the real code:
   model's `main` (`assethub.services.staging.stage`) and committed (`assethub.services.commits.commit`,
   timed); then 1 % of them staged with new content and committed on top (timed);
 - diff: `assethub.services.diff.diff` of those two versions, median of --repeat.
+- throughput: one file of --size-mb MB (random bytes, in a temporary folder) uploaded by the `Uploader`
+  to gunicorn with the file store (hash, announce, PUT, commit) and downloaded back by the client's
+  `download` (streamed to a file, renamed into place), each against `shutil.copyfile` of the same file on
+  the same disk (the raw copy speed), as ratios; then the same file uploaded again (bytes sent: 0).
+- S3 (--s3-size-mb > 0): moto's standalone server started on loopback and a second gunicorn with
+  `EM_STORAGE=s3` pointed at it; a file of --s3-size-mb MB goes up through presigned multipart URLs
+  (64 MiB parts) and is verified by EM (read back from the bucket), then comes down through the 302 to a
+  presigned GET; the same ratios against the disk copy. moto keeps objects in its own process memory,
+  so these are lower bounds of what a real bucket gives.
 
 By default a table is printed and the exit status is 1 if a budget is missed; `--json` prints one object
 per line instead: `{"name", "value", "unit", "budget", "better"}`. Machines differ: the load average at
@@ -35,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from _runs import fixtures
-from _runs.server import start_em
+from _runs.server import HOST, Server, free_port, start_em
 from tree import REPO, Result, recreate_database, render, setup_django
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/em_bench_assets"
@@ -96,6 +106,134 @@ def bench_uploads(people: fixtures.People, folder: Path, paths: list[Path]) -> l
     ]
 
 
+def copy_speed(source: Path) -> float:
+    """MB/s of `shutil.copyfile` of `source` beside itself (the same disk), flushed to it."""
+    target = source.with_name(source.name + ".copy")
+    start = time.perf_counter()
+    shutil.copyfile(source, target)
+    with target.open("rb") as handle:
+        os.fsync(handle.fileno())
+    seconds = time.perf_counter() - start
+    target.unlink()
+    return source.stat().st_size / seconds / 1e6
+
+
+def transfer_speeds(client: Any, folder: Path, name: str) -> tuple[float, float, int]:
+    """(upload MB/s, download MB/s, blob bytes sent uploading it again) of the one file in `folder`."""
+    from rich.console import Console
+
+    from em.client.download import download
+    from em.client.upload import Uploader
+
+    quiet = Console(file=open(os.devnull, "w"))  # noqa: SIM115 - no progress bars in the table
+    source = next(folder.iterdir())
+    size = source.stat().st_size
+    uploader = Uploader(client, folder="bench", make_folder=True, conflict_strategy="new", console=quiet)
+    start = time.perf_counter()
+    outcome = uploader.upload(folder, plain=True, name=name)
+    up = time.perf_counter() - start
+    if outcome.error or outcome.node is None:
+        raise RuntimeError(outcome.error)
+    target = folder.parent / f"{name}-downloaded"
+    start = time.perf_counter()
+    download(client, str(outcome.node["id"]), source.name, target, console=quiet)
+    with target.open("rb") as handle:
+        os.fsync(handle.fileno())
+    down = time.perf_counter() - start
+    if target.stat().st_size != size:
+        raise RuntimeError(f"downloaded {target.stat().st_size} of {size} bytes")
+    target.unlink()
+    again = uploader.upload(folder, plain=True, name=name)
+    if again.error:
+        raise RuntimeError(again.error)
+    return size / up / 1e6, size / down / 1e6, again.sent_bytes
+
+
+def throughput_results(prefix: str, copy_mb_s: float, up: float, down: float, resent: int) -> list[Result]:
+    return [
+        Result(f"{prefix}_upload_mb_per_s", round(up, 1), "MB/s", better="higher"),
+        Result(f"{prefix}_upload_vs_disk_copy", round(up / copy_mb_s, 2), "ratio", better="higher"),
+        Result(f"{prefix}_download_mb_per_s", round(down, 1), "MB/s", better="higher"),
+        Result(f"{prefix}_download_vs_disk_copy", round(down / copy_mb_s, 2), "ratio", better="higher"),
+        Result(f"{prefix}_reupload_unchanged_blob_bytes", resent, "B", budget=0),
+    ]
+
+
+def bench_file_throughput(people: fixtures.People, size_mb: int) -> list[Result]:
+    """One --size-mb file through the file store, against the raw disk copy of it."""
+    from em.client.http import Client
+
+    folder = Path(tempfile.mkdtemp(prefix="em-bench-file-"))
+    try:
+        write_big(folder / "one" / "weights.bin", size_mb)
+        copy_mb_s = copy_speed(folder / "one" / "weights.bin")
+        server = start_em(REPO)
+        try:
+            with Client(server.url, people.key) as client:
+                up, down, resent = transfer_speeds(client, folder / "one", "weights")
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return [
+        Result(f"file_{size_mb}mb_disk_copy_mb_per_s", round(copy_mb_s, 1), "MB/s", better="higher"),
+        *throughput_results(f"file_{size_mb}mb", copy_mb_s, up, down, resent),
+    ]
+
+
+def bench_s3_throughput(people: fixtures.People, size_mb: int) -> list[Result]:
+    """One --s3-size-mb file through presigned transfers to moto's server, against the raw disk copy."""
+    import boto3
+
+    from em.client.http import Client
+
+    port = free_port()
+    moto = Server("moto-s3", [str(Path(sys.executable).with_name("moto_server")), "-H", HOST, "-p", str(port)],
+                  port, dict(os.environ), REPO)  # fmt: skip
+    folder = Path(tempfile.mkdtemp(prefix="em-bench-s3-"))
+    saved = dict(os.environ)
+    try:
+        moto.wait_ready("/")
+        s3 = {"EM_S3_ENDPOINT_URL": moto.url, "EM_S3_REGION": "us-east-1", "EM_S3_BUCKET": "em-bench",
+              "EM_S3_ACCESS_KEY_ID": "bench", "EM_S3_SECRET_ACCESS_KEY": "bench"}  # fmt: skip
+        boto3.client(
+            "s3",
+            endpoint_url=moto.url,
+            region_name="us-east-1",
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",  # noqa: S106 - moto takes any key
+        ).create_bucket(Bucket="em-bench")
+        write_big(folder / "one" / "weights.bin", size_mb)
+        copy_mb_s = copy_speed(folder / "one" / "weights.bin")
+        os.environ.update({"EM_STORAGE": "s3", **s3})  # for the gunicorn started next only
+        server = start_em(REPO)
+        os.environ.clear()
+        os.environ.update(saved)
+        try:
+            with Client(server.url, people.key) as client:
+                up, down, resent = transfer_speeds(client, folder / "one", "weights-s3")
+        finally:
+            server.stop()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        moto.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    return [
+        Result(f"s3_{size_mb}mb_disk_copy_mb_per_s", round(copy_mb_s, 1), "MB/s", better="higher"),
+        *throughput_results(f"s3_{size_mb}mb", copy_mb_s, up, down, resent),
+    ]
+
+
+def write_big(path: Path, size_mb: int) -> None:
+    """`size_mb` MB of random bytes at `path`, written a MB at a time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    chunk = 1_000_000
+    with path.open("wb") as out:
+        for _ in range(size_mb):
+            out.write(os.urandom(chunk))
+
+
 def fake_entries(people: fixtures.People, count: int, tag: str) -> list[dict[str, Any]]:
     """`count` entries whose blobs alice owns, inserted as rows (no bytes: commits and diffs never read them)."""
     from em.models import Blob, BlobOwner
@@ -154,7 +292,9 @@ def main(argv: list[str] | None = None) -> int:
         help="PostgreSQL database to DROP and recreate (its name must contain 'bench')",
     )
     parser.add_argument("--files", type=int, default=10_000, help="files in each committed version")
-    parser.add_argument("--artifact-mb", type=int, default=1024, help="MB of the uploaded artifact")
+    parser.add_argument("--size-mb", type=int, default=1024, help="MB of the one-file throughput test (and artifact)")
+    parser.add_argument("--artifact-mb", type=int, default=None, help="MB of the uploaded artifact (--size-mb)")
+    parser.add_argument("--s3-size-mb", type=int, default=256, help="MB of the S3 throughput test; 0 skips it")
     parser.add_argument("--artifact-files", type=int, default=1000, help="files of the uploaded artifact")
     parser.add_argument("--repeat", type=int, default=5, help="runs of the diff")
     args = parser.parse_args(argv)
@@ -167,10 +307,13 @@ def main(argv: list[str] | None = None) -> int:
     results += bench_commit_and_diff(people, args.files, args.repeat)
     folder = Path(tempfile.mkdtemp(prefix="em-bench-artifact-"))
     try:
-        size = args.artifact_mb * 1_000_000 // args.artifact_files
+        size = (args.artifact_mb or args.size_mb) * 1_000_000 // args.artifact_files
         results += bench_uploads(people, folder, write_files(folder, args.artifact_files, size))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    results += bench_file_throughput(people, args.size_mb)
+    if args.s3_size_mb > 0:
+        results += bench_s3_throughput(people, args.s3_size_mb)
     results.append(Result("bench_total", round(time.perf_counter() - started, 1), "s"))
     print("\n".join(r.as_json() for r in results) if args.json else render(results))
     return 1 if any(r.verdict == "FAIL" for r in results) else 0

@@ -33,6 +33,9 @@ from em.client.sdk import bundle
 
 HASH_CHUNK = 1 << 20
 PUT_ATTEMPTS = 3  # a dropped connection resumes from what the server already has
+# The slowest rate at which a server is expected to read a file back from its bucket and hash it: the
+# completion of a presigned transfer waits at least that long for its answer.
+VERIFY_BYTES_PER_S = 20_000_000
 
 
 @dataclass
@@ -161,7 +164,12 @@ def _send_direct(
     body: dict[str, Any] = {"transfer": plan["transfer"]}
     if plan.get("upload_id"):
         body.update(upload_id=plan["upload_id"], parts=parts)
-    client.request("POST", f"blobs/{sha}/complete", json=body)
+    connect, read = client.timeout
+    client.timeout = (connect, max(read, size / VERIFY_BYTES_PER_S))  # the server hashes it before answering
+    try:
+        client.request("POST", f"blobs/{sha}/complete", json=body)
+    finally:
+        client.timeout = (connect, read)
 
 
 def _put_part(
