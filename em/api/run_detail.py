@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.db.models import prefetch_related_objects
+
 from em import access
 from em.api.serializers import present
-from em.models import Node, Run
+from em.models import MetricSeries, Node, Run
 from em.runs.compare import summary
 from em.services.lineage import run_lineage
+from em.services.lineage.edges import DIRECTIONS
 
 
 def run_rows(*, user: Any, runs: Iterable[Node]) -> list[dict[str, Any]]:
@@ -38,13 +41,23 @@ def run_rows(*, user: Any, runs: Iterable[Node]) -> list[dict[str, Any]]:
     return rows
 
 
+def _key(series: MetricSeries) -> str:
+    return series.key
+
+
 def _lineage(user: Any, run: Run) -> dict[str, list[dict[str, Any]]]:
     """Inputs and outputs the caller may see; the others are left out, as if they were not there."""
     return run_lineage(access.checker_for(user), run.node)
 
 
-def present_run_detail(user: Any, run: Run) -> dict[str, Any]:
-    """The RunRow plus what the run page shows: full metric summaries, lineage, indexing state."""
+def present_run_detail(user: Any, run: Run, *, new: bool = False) -> dict[str, Any]:
+    """The RunRow plus what the run page shows: full metric summaries, lineage, indexing state.
+
+    `new` says the run was made by this request: no edge can point at it yet, so its lineage is not
+    looked up (and `create_live_run` has cached its params, metrics and tags: the answer costs no query
+    beyond the node's path).
+    """
+    prefetch_related_objects([run], "params", "metrics", "tags")  # what run_rows and the summaries read
     row = run_rows(user=user, runs=[run.node])[0]
     row.update(
         {
@@ -53,8 +66,8 @@ def present_run_detail(user: Any, run: Run) -> dict[str, Any]:
             "git": run.git,
             "command": run.command,
             "notes": run.notes,
-            "metrics": {series.key: summary(series) for series in run.metrics.order_by("key")},
-            "lineage": _lineage(user, run),
+            "metrics": {series.key: summary(series) for series in sorted(run.metrics.all(), key=_key)},
+            "lineage": {direction: [] for direction in DIRECTIONS} if new else _lineage(user, run),
             "index_state": run.index_state,
             "index_errors": run.index_errors,
         }

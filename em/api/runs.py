@@ -174,7 +174,7 @@ class RunCreateView(APIView):
             labels=v.get("labels"),
             description=v.get("description", ""),
         )
-        return Response(present_run_detail(request.user, run), status=status.HTTP_201_CREATED)
+        return Response(present_run_detail(request.user, run, new=True), status=status.HTTP_201_CREATED)
 
 
 class RunsView(RunSearchView):

@@ -28,6 +28,7 @@ last chunk, for the end points; otherwise the chunks' points are loaded in one q
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypedDict, cast
@@ -97,6 +98,7 @@ class Points:
 
 
 _FIELDS = ("steps", "epochs", "timestamps", "values")
+_SUMMARY_FIELDS = ("count", "min", "max", "latest", "latest_step", "latest_timestamp")
 _DTYPES = {"steps": "<i8", "epochs": "<i8", "timestamps": "<f8", "values": "<f8"}
 
 
@@ -116,29 +118,56 @@ class History(TypedDict):
 
 
 def append(series: MetricSeries, points: Points) -> None:
-    """Add `points` after the series' last point: fill the last chunk, then start new ones.
+    """Add `points` after the series' last point: fill the last chunk, then start new ones."""
+    append_all([(series, points)])
 
-    The series row is locked for the write, so concurrent appends to one series queue up in order.
+
+def append_all(pairs: Sequence[tuple[MetricSeries, Points]]) -> None:
+    """Add each `points` after its series' last point (each series named once): fill the last chunk, then
+    start new ones.
+
+    The series rows are locked for the write (in id order), so concurrent appends to one series queue up
+    in order. However many series: one query locks them, one reads their last chunks, one inserts the
+    new chunks and one updates the summaries, plus one UPDATE per last chunk that had room.
     """
-    if not len(points):
+    pairs = [(series, points) for series, points in pairs if len(points)]
+    if not pairs:
         return
-    batch = _summary(points)
     with transaction.atomic():
-        locked = MetricSeries.objects.select_for_update().get(pk=series.pk)
-        last = MetricChunk.objects.filter(series=locked).order_by("-seq").first()
-        next_seq = 0
-        if last is not None:
-            next_seq = last.seq + 1
-            room = CHUNK_SIZE - last.count
-            if room > 0:
-                _fill(last, Points.concat([_unpack(last), points.slice(0, room)]))
-                last.save(update_fields=["count", "first_step", "last_step", *_FIELDS, "overview"])
-                points = points.slice(room, len(points))
-        MetricChunk.objects.bulk_create(_chunks(locked, points, next_seq), batch_size=_INSERT_BATCH)
-        _fold(locked, batch)
-        locked.save(update_fields=list(batch))
-    for field in batch:
-        setattr(series, field, getattr(locked, field))
+        ids = [series.pk for series, _ in pairs]
+        locked = {row.pk: row for row in MetricSeries.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+        last_seq = MetricChunk.objects.filter(series_id=OuterRef("series_id")).order_by("-seq").values("seq")[:1]
+        lasts = {c.series_id: c for c in MetricChunk.objects.filter(series_id__in=ids, seq=Subquery(last_seq))}
+        made: list[MetricChunk] = []
+        for series, points in pairs:
+            row = locked[series.pk]
+            batch = _summary(points)
+            last = lasts.get(row.pk)
+            next_seq = 0
+            if last is not None:
+                next_seq = last.seq + 1
+                room = CHUNK_SIZE - last.count
+                if room > 0:
+                    _fill(last, Points.concat([_unpack(last), points.slice(0, room)]))
+                    last.save(update_fields=["count", "first_step", "last_step", *_FIELDS, "overview"])
+                    points = points.slice(room, len(points))
+            made += _chunks(row, points, next_seq)
+            _fold(row, batch)
+            for field in _SUMMARY_FIELDS:
+                setattr(series, field, getattr(row, field))
+        MetricChunk.objects.bulk_create(made, batch_size=_INSERT_BATCH)
+        MetricSeries.objects.bulk_update(list(locked.values()), list(_SUMMARY_FIELDS))
+
+
+def add_series(run: Run, series: dict[str, Points]) -> dict[str, MetricSeries]:
+    """New series of `run` holding `points` (keys the run does not have yet): two INSERTs for them all."""
+    rows = MetricSeries.objects.bulk_create(
+        [MetricSeries(run=run, key=key, **_summary(points)) for key, points in series.items()]
+    )
+    made = {row.key: row for row in rows}
+    chunks = [chunk for key, points in series.items() for chunk in _chunks(made[key], points, 0)]
+    MetricChunk.objects.bulk_create(chunks, batch_size=_INSERT_BATCH)
+    return made
 
 
 def _fold(series: MetricSeries, batch: dict[str, Any]) -> None:
@@ -170,13 +199,7 @@ def replace_all(run: Run, series: dict[str, Points], *, only: list[str] | None =
             existing = existing.filter(key__in=only)
         MetricChunk.objects.filter(series__in=existing).delete()
         existing.delete()
-        rows = MetricSeries.objects.bulk_create(
-            [MetricSeries(run=run, key=key, **_summary(points)) for key, points in series.items()]
-        )
-        made = {row.key: row for row in rows}
-        chunks = [chunk for key, points in series.items() for chunk in _chunks(made[key], points, 0)]
-        MetricChunk.objects.bulk_create(chunks, batch_size=_INSERT_BATCH)
-    return made
+        return add_series(run, series)
 
 
 def compact(series: MetricSeries) -> int:

@@ -147,7 +147,13 @@ def create_live_run(
             # Nothing to index: what a live run holds arrives through the API, not in a bundle.
             index_state=IndexState.INDEXED,
         )
-        Param.objects.bulk_create(param_rows(run, hparams))
+        params = Param.objects.bulk_create(param_rows(run, hparams))
+    # What the answer shows of a run made a moment ago is known: these params, no metrics, no tags.
+    run._prefetched_objects_cache = {  # type: ignore[attr-defined]  # Django's prefetch cache
+        "params": sorted(params, key=lambda p: p.key),
+        "metrics": [],
+        "tags": [],
+    }
     return run
 
 

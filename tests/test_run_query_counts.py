@@ -1,0 +1,102 @@
+"""Run creation, metric logging and a search page cost a fixed number of queries: none grows with the
+depth of the folder, the number of hyper-parameters or metric keys, or the number of runs searched.
+
+The ceilings hold on SQLite and on PostgreSQL (which adds the lock that holds the parent's place).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from em.models import Node
+from tests.factories import chain, root
+from tests.run_helpers import make_run
+
+pytestmark = pytest.mark.django_db
+
+RUNS = "/api/v1/runs"
+# key, parent, transaction, place lock (PostgreSQL), name, path, savepoints, node, run, params, nesting, path
+CREATE_QUERIES = 16
+LOG_QUERIES = 9  # key, node, run, transaction, run lock, series, new series, chunks
+
+
+def _hparams(count: int) -> dict[str, Any]:
+    return {
+        "model": {f"p{i}": i / 10 for i in range(count // 2)},
+        **{f"q{i}": f"v{i}" for i in range(count - count // 2)},
+    }
+
+
+def _metrics(keys: int) -> dict[str, Any]:
+    return {"metrics": {f"train.m{i}": {"step": [1, 2], "value": [0.5, 0.25]} for i in range(keys)}}
+
+
+def _warm(client: Any) -> Any:
+    """A first request, so the key's once-in-a-while bookkeeping is not counted against what is measured."""
+    client.get("/api/v1/me")
+    return client
+
+
+def _queries(call: Any) -> tuple[int, Any]:
+    with CaptureQueriesContext(connection) as ctx:
+        answer = call()
+    return len(ctx.captured_queries), answer
+
+
+def test_creating_a_run_costs_the_same_at_depth_2_and_21_with_2_or_50_params(alice, key_client):
+    client = _warm(key_client(alice))
+    shallow, deep = chain(root(alice), 1, prefix="top")[-1], chain(root(alice), 20)[-1]
+    counts = []
+    for i, (parent, params) in enumerate(((shallow, 2), (deep, 2), (shallow, 50), (deep, 50))):
+        body = {"parent": str(parent.pk), "name": f"run-{i}", "hparams": _hparams(params)}
+        count, answer = _queries(lambda body=body: client.post(RUNS, body, format="json"))
+        assert answer.status_code == 201, answer.content
+        assert len(answer.json()["params"]) == params
+        counts.append(count)
+    assert len(set(counts)) == 1, counts
+    assert counts[0] <= CREATE_QUERIES, counts
+
+
+def test_logging_a_batch_costs_the_same_for_1_or_20_new_keys_and_for_existing_ones(alice, key_client):
+    client = _warm(key_client(alice))
+    counts = []
+    for keys in (1, 20):
+        run = client.post(RUNS, {"parent": str(root(alice).pk), "name": f"live-{keys}"}, format="json").json()
+        for _ in range(2):  # new keys, then the same keys again (their last chunk has room)
+            count, answer = _queries(
+                lambda run=run, keys=keys: client.post(f"{RUNS}/{run['id']}/metrics", _metrics(keys), format="json")
+            )
+            assert answer.json() == {"appended": 2 * keys}
+            counts.append(count)
+    new, existing = counts[0::2], counts[1::2]
+    assert len(set(new)) == 1 and max(new) <= LOG_QUERIES, counts
+    assert existing[1] - existing[0] == 19, counts  # one UPDATE per last chunk that had room, nothing else
+
+
+def test_a_search_page_costs_the_same_for_3_and_60_runs(alice, key_client):
+    client = _warm(key_client(alice))
+    sweep = chain(root(alice), 3)[-1]
+    counts = []
+    for total in (3, 60):
+        while Node.objects.filter(parent=sweep).count() < total:
+            number = Node.objects.filter(parent=sweep).count()
+            make_run(
+                sweep,
+                f"r{number:03d}",
+                by=alice,
+                hparams={"lr": number / 100, "opt": "adam"},
+                series={"val.acc": [number / 100]},
+            )
+        query = {
+            "folder": str(sweep.pk),
+            "filter": "params.opt = 'adam' AND metrics.val.acc >= 0",
+            "order_by": "metrics.val.acc DESC",
+        }
+        count, answer = _queries(lambda query=query: client.get(RUNS, query))
+        assert answer.json()["count"] == total
+        counts.append(count)
+    assert counts[0] == counts[1], counts
