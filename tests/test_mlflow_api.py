@@ -131,3 +131,39 @@ def test_the_artifact_proxy_reads_and_writes_through_the_run_s_rights(key_client
     assert stranger.status_code == 404
     assert stranger.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
     assert as_bob.generic("PUT", path, b"evil", content_type="text/plain").status_code == 404
+
+
+def test_ids_that_are_no_ids_name_nothing(key_client, alice):
+    client = key_client(alice)
+    for bad in ("x" * 36, "not-an-id", "0" * 40):
+        answer = client.get(f"{API}/runs/get", {"run_id": bad})
+        assert answer.status_code == 404, bad
+        assert answer.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+        assert client.get(f"{API}/experiments/get", {"experiment_id": bad}).status_code == 404
+
+
+def test_history_pages_and_the_sampled_interval(key_client, alice):
+    client = key_client(alice)
+    run = make_run(folder(root(alice), "e"), "r", series={"loss": [float(i) for i in range(50)]}).node
+    query = {"run_id": str(run.pk), "metric_key": "loss", "max_results": 20}
+    steps, token = [], None
+    while True:
+        page = client.get(f"{API}/metrics/get-history", {**query, **({"page_token": token} if token else {})}).json()
+        steps += [point["step"] for point in page["metrics"]]
+        token = page.get("next_page_token")
+        if not token:
+            break
+    assert steps == list(range(50))
+    sampled = client.get(
+        "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval",
+        {"run_ids": [str(run.pk)], "metric_key": "loss", "max_results": 10},
+    ).json()["metrics"]
+    assert 2 <= len(sampled) <= 10
+    assert sampled[0]["step"] == 0 and sampled[-1]["step"] == 49  # the ends are kept
+    assert {point["run_id"] for point in sampled} == {str(run.pk)}
+    ranged = client.get(
+        "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval",
+        {"run_ids": [str(run.pk)], "metric_key": "loss", "start_step": 10, "end_step": 19, "max_results": 100},
+    ).json()["metrics"]
+    assert [point["step"] for point in ranged] == list(range(10, 20))
+    assert client.get(f"{API}/metrics/get-history-bulk-interval", {"run_ids": [str(run.pk)]}).status_code == 404

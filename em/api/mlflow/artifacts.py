@@ -24,9 +24,8 @@ from em.models import Kind
 from em.services import blobs, node_files
 
 from . import shapes
-from .base import MlflowView, text
+from .base import MlflowView, is_uuid, text
 from .errors import MlflowError
-from .runs import _is_uuid as is_uuid
 from .runs import run_access
 
 NOT_FOUND = "No such artifact."

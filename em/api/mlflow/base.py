@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 from typing import Any, ClassVar
+from uuid import UUID
 
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -58,6 +59,15 @@ def text(params: dict[str, Any], *names: str, required: bool = True, default: st
     if required:
         raise errors.MlflowError(f"Missing value for required parameter '{names[0]}'.")
     return default
+
+
+def is_uuid(value: str) -> bool:
+    """Whether `value` spells an id: anything else names nothing, and is not worth a query."""
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 def integer(params: dict[str, Any], name: str, *, default: int | None = None) -> int | None:

@@ -12,10 +12,10 @@ from em import access, errors, tree
 from em.access import Access, Checker, Level
 from em.models import Kind, Node
 from em.services import lookup, nodes, trash
-from em.services.paths import display_path, display_paths
+from em.services.paths import display_paths
 
 from . import shapes
-from .base import MlflowView, integer, listed, next_token, page_offset, text
+from .base import MlflowView, integer, is_uuid, listed, next_token, page_offset, text
 from .errors import RESOURCE_DOES_NOT_EXIST, MlflowError
 
 MAX_EXPERIMENTS_PAGE = 50_000
@@ -35,14 +35,10 @@ def folder_by_id(checker: Checker, experiment_id: str, *, need: Level = Level.VI
     folder, made on first use. A run, a hidden folder and nothing at all are alike RESOURCE_DOES_NOT_EXIST."""
     if experiment_id == "0":
         return lookup.locate(checker, path_of_name(checker.user, shapes.DEFAULT_EXPERIMENT), need=need, make=make)
-    found = lookup.locate(checker, experiment_id, need=need) if _is_uuid(experiment_id) else None
+    found = lookup.locate(checker, experiment_id, need=need) if is_uuid(experiment_id) else None
     if found is None or found.node.kind != Kind.FOLDER:
         raise errors.NotFound(NOT_FOUND)
     return found
-
-
-def _is_uuid(text: str) -> bool:
-    return len(text) == 36 and not text.startswith("/")
 
 
 def present(checker: Checker, folders: list[Node]) -> list[dict[str, Any]]:
@@ -76,7 +72,7 @@ class ExperimentGetView(MlflowView):
 
 def _trashed(user: Any, experiment_id: str) -> Node:
     """A deleted experiment, for its owner (MLflow shows deleted experiments to whoever could see them)."""
-    if not _is_uuid(experiment_id):
+    if not is_uuid(experiment_id):
         raise errors.NotFound(NOT_FOUND)
     node = access.get_node(user, experiment_id, need=Level.OWNER, trashed=True).node
     if node.kind != Kind.FOLDER:
@@ -209,10 +205,6 @@ class ExperimentTagView(MlflowView):
             tags[key] = text(params, "value", required=False)
         nodes.update_node(node=folder, by=request.user, extra={**folder.node.extra, "mlflow": {**mlflow, "tags": tags}})
         return Response({})
-
-
-def experiment_path(folder: Node) -> str:
-    return display_path(folder)
 
 
 def subtree_q(folders: list[Node]) -> Q:

@@ -17,17 +17,17 @@ from em.services import lineage, nodes, trash
 from em.services.trash import free_name
 
 from . import shapes
-from .base import MlflowView, integer, listed, next_token, page_offset, pairs, text
+from .base import MlflowView, integer, is_uuid, listed, next_token, page_offset, pairs, text
 from .errors import MlflowError
 from .experiments import folder_by_id
-from .runs import _is_uuid, run_access
+from .runs import run_access
 
 MODEL_NOT_FOUND = "Logged model not found."
 STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
 
 
 def model_access(view: MlflowView, model_id: str, need: Level = Level.VIEW) -> Access:
-    node = access.load(model_id) if _is_uuid(model_id) else None
+    node = access.load(model_id) if is_uuid(model_id) else None
     if node is None or node.kind != Kind.ARTIFACT or "mlflow" not in node.extra:
         raise errors.NotFound(MODEL_NOT_FOUND)
     return view.checker.check(node, need, not_found=MODEL_NOT_FOUND)

@@ -19,7 +19,7 @@ from em.runs.metrics import NO_EPOCH, Points
 from em.services import lineage, trash
 
 from . import shapes
-from .base import MlflowView, integer, listed, next_token, page_offset, pairs, text
+from .base import MlflowView, integer, is_uuid, listed, next_token, page_offset, pairs, text
 from .errors import MlflowError
 from .experiments import folder_by_id, subtree_q
 
@@ -32,7 +32,7 @@ RUN_NOT_FOUND = "Run not found."
 
 def run_access(view: MlflowView, run_id: str, need: Level = Level.VIEW) -> Access:
     """The live run `run_id` checked for `need`: hidden, missing, trashed and non-runs alike 404."""
-    node = access.load(run_id) if _is_uuid(run_id) else None
+    node = access.load(run_id) if is_uuid(run_id) else None
     if node is None or node.kind != Kind.RUN:
         raise errors.NotFound(RUN_NOT_FOUND)
     proof = view.checker.check(node, need, not_found=RUN_NOT_FOUND)
@@ -40,13 +40,9 @@ def run_access(view: MlflowView, run_id: str, need: Level = Level.VIEW) -> Acces
     return proof
 
 
-def _is_uuid(value: str) -> bool:
-    return len(value) == 36
-
-
 def _trash_entry(user: Any, run_id: str) -> Node:
     """A deleted run, for its owner (and staff) alone: MLflow reads and restores deleted runs by id."""
-    node = access.load(run_id, trashed=True) if _is_uuid(run_id) else None
+    node = access.load(run_id, trashed=True) if is_uuid(run_id) else None
     if node is None or node.kind != Kind.RUN:
         raise errors.NotFound(RUN_NOT_FOUND)
     return access.check(user, node, Level.OWNER).node
