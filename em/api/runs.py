@@ -14,7 +14,7 @@ from uuid import UUID
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -27,10 +27,11 @@ from accounts.permissions import ApiKeyScopeOrPublicRead
 from em import errors
 from em.access import Checker
 from em.api.base import RunView
+from em.api.history_renderer import RENDERERS, wants_frames
 from em.api.run_detail import present_run_detail, run_rows
 from em.api.search import RunSearchView
 from em.models import MetricSeries, Node
-from em.runs import compare, metrics, selectors
+from em.runs import compare, history_wire, metrics, selectors
 from em.runs import live as live_metrics
 from em.runs import log as run_log
 from em.runs import services as run_services
@@ -79,8 +80,12 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     return value
 
 
-def _history(series: MetricSeries, run_id: UUID, max_points: int, x: str) -> dict[str, Any]:
-    return {"run": run_id, **metrics.read(series, max_points=max_points, x=x)}
+HISTORY_RESPONSES = {
+    (200, "application/json"): OpenApiTypes.OBJECT,
+    (200, history_wire.MEDIA_TYPE): OpenApiResponse(
+        OpenApiTypes.BINARY, description="The compact form (docs/runs-api.md), for that `Accept`."
+    ),
+}
 
 
 RunJSON = OpenApiTypes.OBJECT
@@ -236,13 +241,14 @@ class RunMetricsView(RunView):
 
 class RunMetricHistoryView(RunView):
     permission_classes = [ApiKeyScopeOrPublicRead]
+    renderer_classes = RENDERERS
 
     @extend_schema(
         parameters=[
             OpenApiParameter("max_points", int, description=f"Default {DEFAULT_MAX_POINTS}."),
             OpenApiParameter("x", str, enum=list(metrics.X_AXES)),
         ],
-        responses=OpenApiTypes.OBJECT,
+        responses=HISTORY_RESPONSES,
         summary="A metric's history, downsampled to at most max_points",
     )
     def get(self, request: Request, run_id: UUID, key: str) -> Response:
@@ -251,15 +257,22 @@ class RunMetricHistoryView(RunView):
         series = MetricSeries.objects.filter(run=run, key=live_metrics.metric_key(key)).first()
         if series is None:
             raise errors.NotFound(f"The run has no metric {key!r}.")
-        return Response(metrics.read(series, max_points=max_points, x=request.query_params.get("x", "step")))
+        read = metrics.read_arrays(series, max_points=max_points, x=request.query_params.get("x", "step"))
+        return Response(history_wire.Frames([(None, read)]) if wants_frames(request) else metrics.as_history(read))
 
 
 class MetricsHistoryView(APIView):
     permission_classes = [ReadsByPost]
+    renderer_classes = RENDERERS
 
     @extend_schema(
         request=HistoryRequestSerializer,
-        responses=inline_serializer("Histories", {"series": serializers.ListField(child=serializers.DictField())}),
+        responses={
+            (200, "application/json"): inline_serializer(
+                "Histories", {"series": serializers.ListField(child=serializers.DictField())}
+            ),
+            (200, history_wire.MEDIA_TYPE): HISTORY_RESPONSES[(200, history_wire.MEDIA_TYPE)],
+        },
         summary="Histories of several metrics of several runs, for overlaid charts",
     )
     def post(self, request: Request) -> Response:
@@ -269,13 +282,15 @@ class MetricsHistoryView(APIView):
             raise errors.InvalidInput(f"Ask for at most {MAX_HISTORY_SERIES} (run, key) pairs at a time.")
         runs = run_services.visible_runs(request.user, v["runs"], limit=compare.MAX_RUNS)
         found = {(s.run_id, s.key): s for s in MetricSeries.objects.filter(run__in=runs, key__in=keys)}
-        series = [
-            _history(found[(run.pk, key)], run.pk, v["max_points"], v["x"])
+        reads = [
+            (run.pk, metrics.read_arrays(found[(run.pk, key)], max_points=v["max_points"], x=v["x"]))
             for run in runs
             for key in keys
             if (run.pk, key) in found
         ]
-        return Response({"series": series})
+        if wants_frames(request):
+            return Response(history_wire.Frames(list(reads)))
+        return Response({"series": [{"run": run_id, **metrics.as_history(read)} for run_id, read in reads]})
 
 
 class RunLogView(RunView):

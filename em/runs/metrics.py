@@ -233,7 +233,26 @@ def series_to_compact() -> list[int]:
 # --- reading -------------------------------------------------------------------------------------------
 
 
+@dataclass
+class Sampled:
+    """A read of a series as arrays, before it is spelt for the wire (`as_history` for JSON,
+    `em.runs.history_wire` for the compact form). `points.values` are the bucket means when
+    `downsampled`, with the bucket's band in `lows` / `highs`."""
+
+    key: str
+    count: int
+    downsampled: bool
+    points: Points
+    lows: np.ndarray | None = None
+    highs: np.ndarray | None = None
+
+
 def read(series: MetricSeries, *, max_points: int | None = None, x: str = "step") -> History:
+    """The series in x order as JSON-ready lists; with more than `max_points` points, downsampled."""
+    return as_history(read_arrays(series, max_points=max_points, x=x))
+
+
+def read_arrays(series: MetricSeries, *, max_points: int | None = None, x: str = "step") -> Sampled:
     """The series in x order; with more than `max_points` points, downsampled (see the module doc).
 
     One query whatever the number of chunks; two when the overviews were tried and could not serve.
@@ -259,7 +278,7 @@ def read(series: MetricSeries, *, max_points: int | None = None, x: str = "step"
         points = Points(*(getattr(points, f)[order] for f in _FIELDS))
         axis = axis[order]
     if max_points is None or len(points) <= max_points:
-        return _history(series, points, points.values, None, None, downsampled=False)
+        return Sampled(series.key, int(series.count), False, points)
     starts = _bucket_starts(axis, max_points)
     sizes = np.diff(np.append(starts, len(points)))
     middle = starts + sizes // 2
@@ -272,10 +291,11 @@ def read(series: MetricSeries, *, max_points: int | None = None, x: str = "step"
     highs = np.maximum.reduceat(np.where(finite, points.values, -np.inf), starts)
     lows[counts == 0] = highs[counts == 0] = np.nan
     _keep_ends(picked, means, points.slice(0, 1), points.slice(len(points) - 1, len(points)))
-    return _history(series, picked, means, lows, highs, downsampled=True)
+    picked.values = means
+    return Sampled(series.key, int(series.count), True, picked, lows, highs)
 
 
-def _from_overviews(series: MetricSeries, chunks: QuerySet[MetricChunk], max_points: int, x: str) -> History | None:
+def _from_overviews(series: MetricSeries, chunks: QuerySet[MetricChunk], max_points: int, x: str) -> Sampled | None:
     """The downsampled history from one level of the chunks' overviews alone, or `None` when none can
     give it (too few sub-buckets for `max_points`, or sub-buckets out of x order)."""
     level = overview.level_for(series.count, max_points, CHUNK_SIZE)
@@ -290,7 +310,8 @@ def _from_overviews(series: MetricSeries, chunks: QuerySet[MetricChunk], max_poi
     picked = Points(merged.steps, merged.epochs, merged.timestamps, merged.means)
     means = merged.means.copy()
     _keep_ends(picked, means, first, last.slice(len(last) - 1, len(last)))
-    return _history(series, picked, means, merged.lows, merged.highs, downsampled=True)
+    picked.values = means
+    return Sampled(series.key, int(series.count), True, picked, merged.lows, merged.highs)
 
 
 def _overview_rows(chunks: QuerySet[MetricChunk], start: int, length: int | None) -> list[tuple[Any, ...]]:
@@ -353,27 +374,21 @@ def _unpack_row(row: tuple[Any, ...]) -> Points:
     return Points(*(np.frombuffer(row[i], dtype=_DTYPES[f]) for i, f in enumerate(_FIELDS)))
 
 
-def _history(
-    series: MetricSeries,
-    points: Points,
-    values: np.ndarray,
-    lows: np.ndarray | None,
-    highs: np.ndarray | None,
-    *,
-    downsampled: bool,
-) -> History:
+def as_history(read: Sampled) -> History:
+    """A read spelt as JSON-ready lists: unknown epochs and times, and non-finite values, are null."""
+    points = read.points
     epochs: list[int | None] = [None if e == NO_EPOCH else e for e in points.epochs.tolist()]
     stamps: list[float | None] = [None if math.isnan(t) else t for t in points.timestamps.tolist()]
     return History(
-        key=series.key,
-        count=int(series.count),
-        downsampled=downsampled,
+        key=read.key,
+        count=read.count,
+        downsampled=read.downsampled,
         step=points.steps.tolist(),
         epoch=epochs,
         timestamp=stamps,
-        value=_json_numbers(values),
-        min=None if lows is None else _json_numbers(lows),
-        max=None if highs is None else _json_numbers(highs),
+        value=_json_numbers(points.values),
+        min=None if read.lows is None else _json_numbers(read.lows),
+        max=None if read.highs is None else _json_numbers(read.highs),
     )
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what editors and mypy see; at run time __getattr__ imports on first use
     from em.client.sdk.artifact import Artifact, create_artifact
+    from em.client.sdk.history import metric_histories, metric_history
     from em.client.sdk.run import Run, create_run, login
 
 _HOMES = {
@@ -20,8 +21,10 @@ _HOMES = {
     "Run": "em.client.sdk.run",
     "create_run": "em.client.sdk.run",
     "login": "em.client.sdk.run",
+    "metric_history": "em.client.sdk.history",
+    "metric_histories": "em.client.sdk.history",
 }
-__all__ = ["Artifact", "Run", "create_artifact", "create_run", "login"]
+__all__ = ["Artifact", "Run", "create_artifact", "create_run", "login", "metric_histories", "metric_history"]
 
 
 def __getattr__(name: str) -> Any:
