@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 
@@ -172,6 +173,21 @@ EM_S3_UPLOAD_EXPIRY: int = env.int("EM_S3_UPLOAD_EXPIRY", default=3600)
 EM_S3_DOWNLOAD_EXPIRY: int = env.int("EM_S3_DOWNLOAD_EXPIRY", default=300)
 # The bucket's address as clients see it, when it differs from EM_S3_ENDPOINT_URL (the server's way in).
 EM_S3_PUBLIC_ENDPOINT_URL: str | None = env.str("EM_S3_PUBLIC_ENDPOINT_URL", default=None)
+
+
+def _bucket_origins() -> list[str]:
+    """Where the portal's pages send and fetch blob bytes with S3 (the CSP's connect-src allows them)."""
+    if EM_STORAGE != "s3":
+        return []
+    endpoint = EM_S3_PUBLIC_ENDPOINT_URL or env.str("EM_S3_ENDPOINT_URL", default=None)
+    if endpoint:
+        parts = urlsplit(endpoint)
+        return [f"{parts.scheme}://{parts.netloc}"]
+    bucket, region = env.str("EM_S3_BUCKET"), env.str("EM_S3_REGION", default=None)
+    return [f"https://{bucket}.s3.amazonaws.com"] + ([f"https://{bucket}.s3.{region}.amazonaws.com"] if region else [])
+
+
+EM_S3_BROWSER_ORIGINS: list[str] = _bucket_origins()
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -280,7 +296,7 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:", "blob:"],
         "font-src": ["'self'", "data:"],
-        "connect-src": ["'self'"],
+        "connect-src": ["'self'", *EM_S3_BROWSER_ORIGINS],  # the bucket: presigned uploads from the portal
         "worker-src": ["'self'", "blob:"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],

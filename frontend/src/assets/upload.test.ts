@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { LineageAnswer } from "../lineage/api";
 import { producedAndUsed } from "./artifactRuns";
-import { cleanPath, hashFile } from "./upload";
+import { cleanPath, hashFile, partRanges } from "./upload";
 
 /** Bytes sliced as a Blob slices them (jsdom's Blob cannot give its bytes back). */
 const bytes = (data: Uint8Array) => ({
@@ -17,6 +17,12 @@ describe("upload helpers", () => {
     expect(await hashFile(bytes(new Uint8Array(9 * 1024 * 1024).fill(0x61)))).toBe(
       "23ff721b5953999b01acf7b12c7e80f3ee453299b2f0b34b13b116977daef908",
     );
+  });
+
+  it("cuts a file into the parts of its transfer plan, the last one short", () => {
+    const plan = { transfer: "1", size: 11, part_size: 5, upload_id: "u", urls: ["a", "b", "c"] };
+    expect(partRanges(plan)).toEqual([[0, 5], [5, 10], [10, 11]]);
+    expect(partRanges({ ...plan, size: 0, upload_id: null, urls: ["a"] })).toEqual([[0, 0]]);
   });
 
   it("makes relative POSIX paths the server accepts", () => {

@@ -1,6 +1,9 @@
 // The portal's side of the one upload protocol (docs/runs-api.md): hash every file (SHA-256, read in
 // slices so a large file never sits in memory whole), announce the manifest, send only the blobs the
-// server says it lacks from us, then commit. Progress is reported in bytes as it goes.
+// server says it lacks from us, then commit. Progress is reported in bytes as it goes. With an S3 store
+// the server answers a transfer plan per missing blob: its bytes go straight to the bucket's presigned
+// URLs (in parts for a large file; docs/deploy.md "S3" has the bucket CORS this needs), then the server
+// verifies them.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { api, ApiError, csrfToken, API_ROOT, type Node } from "../api";
@@ -42,16 +45,18 @@ export function cleanPath(path: string): string {
     .join("/");
 }
 
-/** PUT one blob, reporting bytes sent (fetch cannot report upload progress; XMLHttpRequest can). */
-function putBlob(digest: string, file: File, onBytes: (sent: number) => void): Promise<void> {
+/** PUT bytes to `url`, reporting bytes sent (fetch cannot report upload progress; XMLHttpRequest can);
+ * answers the response's ETag. EM's own URL gets the CSRF token; a presigned bucket URL gets nothing of
+ * ours (it carries its own signature, and cookies never go to another origin). */
+function put(url: string, body: Blob, own: boolean, onBytes: (sent: number) => void): Promise<string> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("PUT", `${API_ROOT}/blobs/${digest}`);
+    xhr.open("PUT", url);
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
-    xhr.setRequestHeader("X-CSRFToken", csrfToken());
+    if (own) xhr.setRequestHeader("X-CSRFToken", csrfToken());
     xhr.upload.onprogress = (e) => onBytes(e.loaded);
     xhr.onload = () => {
-      if (xhr.status >= 200 && xhr.status < 300) return resolve();
+      if (xhr.status >= 200 && xhr.status < 300) return resolve(xhr.getResponseHeader("ETag") ?? "");
       let message = `${xhr.status} ${xhr.statusText}`;
       let code = "http_error";
       try {
@@ -63,16 +68,51 @@ function putBlob(digest: string, file: File, onBytes: (sent: number) => void): P
       }
       reject(new ApiError(xhr.status, code, message));
     };
-    xhr.onerror = () => reject(new ApiError(0, "network", "The server could not be reached. Check your connection and try again."));
-    xhr.send(file);
+    xhr.onerror = () =>
+      reject(
+        own
+          ? new ApiError(0, "network", "The server could not be reached. Check your connection and try again.")
+          : new ApiError(0, "network", "The file store could not be reached (its CORS rules must allow this page). Try again, or ask the administrator."),
+      );
+    xhr.send(body);
   });
+}
+
+/** How to send one blob to the S3 bucket (`transfers` in the answer of `POST /uploads`). */
+export interface Transfer {
+  transfer: string;
+  size: number;
+  part_size: number;
+  upload_id: string | null;
+  urls: string[];
 }
 
 interface Started {
   id?: string;
   missing?: string[];
+  transfers?: Record<string, Transfer>;
   skipped?: boolean;
   node?: Node;
+}
+
+/** The byte ranges [start, end) of a plan's parts, one per URL. */
+export function partRanges(plan: Transfer): [number, number][] {
+  return plan.urls.map((_, i) => [i * plan.part_size, Math.min(plan.size, (i + 1) * plan.part_size)]);
+}
+
+/** Send one blob: to the bucket by its plan (then have EM verify it), else to EM. */
+async function sendBlob(digest: string, file: File, plan: Transfer | undefined, onBytes: (sent: number) => void): Promise<void> {
+  if (plan === undefined) {
+    await put(`${API_ROOT}/blobs/${digest}`, file, true, onBytes);
+    return;
+  }
+  const parts = [];
+  for (const [i, [start, end]] of partRanges(plan).entries()) {
+    const etag = await put(plan.urls[i], file.slice(start, end), false, (bytes) => onBytes(start + bytes));
+    parts.push({ part_number: i + 1, etag });
+  }
+  const body = plan.upload_id ? { transfer: plan.transfer, upload_id: plan.upload_id, parts } : { transfer: plan.transfer };
+  await api(`/blobs/${digest}/complete`, { method: "POST", body });
 }
 
 /** Upload `files` as a new artifact `name` in `parent`; the node it made. */
@@ -102,7 +142,8 @@ export async function uploadArtifact(parent: string, name: string, files: Picked
   const sendBytes = toSend.reduce((n, m) => n + m.size, 0);
   let sent = 0;
   for (const m of toSend) {
-    await putBlob(m.sha256, m.file, (bytes) => onProgress({ phase: "sending", done: sent + bytes, total: sendBytes }));
+    const plan = started.transfers?.[m.sha256];
+    await sendBlob(m.sha256, m.file, plan, (bytes) => onProgress({ phase: "sending", done: sent + bytes, total: sendBytes }));
     sent += m.size;
   }
   onProgress({ phase: "committing", done: sendBytes, total: sendBytes });
