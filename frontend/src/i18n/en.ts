@@ -34,6 +34,12 @@ export const en = {
     apiDocs: "API documentation",
     signOut: "Sign out",
   },
+  start: {
+    signIn: "Sign the em CLI and SDK in to this server once (pip install em, then paste an API key when asked; make one under API keys):",
+    loginLabel: "Sign-in command",
+    record: "Then record a run from Python; it appears here with its metrics, parameters and console output:",
+    scriptLabel: "A five-line SDK script",
+  },
   common: {
     cancel: "Cancel",
     close: "Close",
@@ -70,7 +76,7 @@ export const en = {
     breadcrumbs: "Location",
     children: "Contents",
     emptyFolder: "This folder is empty.",
-    emptyFolderHint: "Create a folder, or upload runs with the `em` CLI.",
+    emptyFolderHint: "Create a folder here, or record runs into it with the em SDK:",
     newFolder: "New folder",
     rename: "Rename",
     relabel: "Edit labels",
@@ -128,6 +134,8 @@ export const en = {
   lists: {
     sharedTitle: "Shared with me",
     sharedEmpty: "Nothing has been shared with you or your groups yet.",
+    sharedBy: "Shared by",
+    yourAccess: "Your access",
     publicTitle: "Public",
     publicEmpty: "Nothing has been shared with everyone yet.",
     trashTitle: "Trash",
@@ -142,7 +150,7 @@ export const en = {
   },
   keys: {
     title: "API keys",
-    intro: "Keys let the `em` CLI and SDK act as you. Keep them secret; revoke any you no longer use.",
+    intro: "Keys let the em CLI and SDK act as you. Keep them secret; revoke any you no longer use.",
     name: "Name",
     scope: "Scope",
     read: "Read only",

@@ -1,7 +1,7 @@
 // API keys: create one (its secret is shown once, with a copy button), list them, revoke.
 import { useEffect, useState } from "react";
 import { createKey, listKeys, revokeKey, type ApiKey, type CreatedApiKey, type KeyScope } from "../api";
-import { ConfirmDialog, Dialog, EmptyState, ErrorState, FormError, formatDate, Loading } from "../components";
+import { ConfirmDialog, Dialog, EmptyState, ErrorState, FormError, formatDate, GetStarted, Loading } from "../components";
 import { en } from "../i18n/en";
 
 export function ApiKeys() {
@@ -27,6 +27,7 @@ export function ApiKeys() {
     <div className="page page-keys">
       <h1>{en.keys.title}</h1>
       <p className="muted">{en.keys.intro}</p>
+      <GetStarted />
       <form
         className="inline-form card"
         onSubmit={async (e) => {
@@ -140,6 +141,7 @@ function CreatedKey({ created, onClose }: { created: CreatedApiKey; onClose: () 
         For the T9k SDK (<code>em.login(api_key=…)</code>), use its UUID form:{" "}
         <code>{(created as CreatedApiKey & { uuid_key: string }).uuid_key}</code>
       </p>
+      <GetStarted />
     </Dialog>
   );
 }

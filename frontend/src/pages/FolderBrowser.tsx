@@ -7,6 +7,7 @@ import {
   Breadcrumbs,
   browseHref,
   EmptyState,
+  GetStarted,
   ErrorState,
   formatDate,
   Labels,
@@ -161,7 +162,12 @@ function Children({ folder, actions }: { folder: Node; actions: ReturnType<typeo
 
   if (rows.error && rows.count === null) return <ErrorState error={rows.error} onRetry={rows.reload} />;
   if (rows.count === null) return <Loading />;
-  if (rows.count === 0) return <EmptyState title={en.browser.emptyFolder} hint={en.browser.emptyFolderHint} />;
+  if (rows.count === 0)
+    return (
+      <EmptyState title={en.browser.emptyFolder} hint={en.browser.emptyFolderHint}>
+        <GetStarted />
+      </EmptyState>
+    );
   return (
     <section className="children" aria-label={en.browser.children}>
       <p className="muted count" data-testid="child-count">

@@ -23,10 +23,12 @@ export function useNodeActions(onDone: OnDone) {
   };
   const open: Open = setDialog;
 
+  /** The actions this user may take on `node`: the others are left out rather than greyed out, so a
+   * viewer's menu holds what a viewer can do (see who it is shared with, make a shortcut to it). */
   function items(node: Node): MenuItem[] {
     const canEdit = node.access === "edit" || node.access === "owner";
     const isRoot = node.parent === null;
-    return [
+    const all: MenuItem[] = [
       { label: en.browser.share, onSelect: () => open(<ShareDialog node={node} onClose={close} />) },
       { label: en.browser.rename, disabled: !canEdit || isRoot, onSelect: () => open(<RenameDialog node={node} onDone={done} onClose={close} />) },
       { label: en.browser.relabel, disabled: !canEdit, onSelect: () => open(<RelabelDialog node={node} onDone={done} onClose={close} />) },
@@ -49,6 +51,7 @@ export function useNodeActions(onDone: OnDone) {
           ),
       },
     ];
+    return all.filter((item) => !item.disabled);
   }
 
   const newFolder = (parent: Node) => open(<NewFolderDialog parent={parent} onDone={done} onClose={close} />);

@@ -83,8 +83,25 @@ function NodeList({ list, title, empty, hint, extraColumns, links = true }: Node
   );
 }
 
+/** Who shared each node (only its owner can) and at which level, which is what the reader can do there. */
 export function SharedWithMe() {
-  return <NodeList list="shared-with-me" title={en.lists.sharedTitle} empty={en.lists.sharedEmpty} />;
+  return (
+    <NodeList
+      list="shared-with-me"
+      title={en.lists.sharedTitle}
+      empty={en.lists.sharedEmpty}
+      extraColumns={() => [
+        { id: "shared-by", header: en.lists.sharedBy, width: "8rem", render: (n) => n.owner },
+        {
+          id: "level",
+          header: en.lists.yourAccess,
+          width: "8rem",
+          render: (n) => <span data-testid="shared-level">{en.node.access[n.access]}</span>,
+        },
+        { id: "modified", header: en.node.modified, width: "12.5rem", render: (n) => formatDate(n.modified_at) },
+      ]}
+    />
+  );
 }
 
 export function Public() {

@@ -1,11 +1,14 @@
 // Runs side by side, from any folders: their attributes, parameters and metrics aligned by key (rows on
-// which all agree can be hidden), overlaid metric charts, and parameters plotted against metrics
-// (parallel coordinates, scatter, contour; plotly loads only when they are shown).
-import { useEffect, useMemo, useState } from "react";
+// which all agree can be hidden; times and durations as people read them), overlaid metric charts (one
+// shared legend when there are many runs, fetched a metric at a time so the first draws at once), and
+// any two numbers plotted against each other (parallel coordinates, scatter, contour; plotly loads only
+// when that section scrolls into view).
+import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
-import { EmptyState, ErrorState, Loading } from "../components";
+import { EmptyState, ErrorState, Loading, formatDate } from "../components";
 import { compareRuns, histories } from "./api";
 import { cellText, fetchAxis, visibleRows } from "./chartData";
+import { formatDuration } from "./format";
 import { completeRows, numericColumns, overlay, type NumericColumn } from "./compareData";
 import { ChartControls, type ChartOptions } from "./MetricsTab";
 import { PlotlyChart } from "./PlotlyChart";
@@ -15,6 +18,22 @@ import { PALETTE, UPlotChart } from "./UPlotChart";
 import "./runs.css";
 
 const c = runsEn.compare;
+const LEGEND_MAX = 8; // more runs than this: one shared legend above the charts, none inside each
+const FETCH_AT_ONCE = 3; // metric requests in flight: the first chart need not wait for all of them
+
+/** A distinct colour per run: the palette for a few, evenly spread hues (golden angle) for many. */
+export function runColor(slot: number, count: number): string {
+  if (count <= PALETTE.length) return PALETTE[slot % PALETTE.length];
+  return `hsl(${Math.round((slot * 137.508) % 360)}, 65%, ${slot % 2 ? 38 : 50}%)`;
+}
+
+/** A compare cell as people read it: dates for start/end, durations, numbers rounded (full on hover). */
+function attributeText(key: string, value: unknown): string {
+  if (value === null || value === undefined) return "—";
+  if ((key === "start" || key === "end") && typeof value === "string") return formatDate(value);
+  if (key === "duration" && typeof value === "number") return formatDuration(value);
+  return cellText(value);
+}
 
 export function ComparePage() {
   const [params, setParams] = useSearchParams();
@@ -58,7 +77,9 @@ export function ComparePage() {
       <CompareTable title={c.params} runs={result.runs} rows={visibleRows(result.params, hide)} onRemove={remove} />
       <CompareTable title={c.metrics} runs={result.runs} rows={visibleRows(result.metrics, hide)} onRemove={remove} />
       <OverlaidCharts runs={result.runs} runIds={runIds} keys={result.metrics.map((m) => m.key)} />
-      <ParamPlots result={result} />
+      <WhenVisible>
+        <ParamPlots result={result} />
+      </WhenVisible>
     </div>
   );
 }
@@ -78,7 +99,7 @@ function CompareTable(props: { title: string; runs: RunRow[]; rows: CompareRow[]
                 <th scope="col" />
                 {runs.map((run, i) => (
                   <th scope="col" key={run.id}>
-                    <span className="swatch" style={{ background: PALETTE[i % PALETTE.length] }} aria-hidden="true" />
+                    <span className="swatch" style={{ background: runColor(i, runs.length) }} aria-hidden="true" />
                     <Link to={`/runs/${run.id}`} title={run.path}>
                       {run.name}
                     </Link>{" "}
@@ -94,8 +115,12 @@ function CompareTable(props: { title: string; runs: RunRow[]; rows: CompareRow[]
                 <tr key={row.key} className={row.all_equal ? "same" : "differs"}>
                   <th scope="row">{row.key}</th>
                   {row.values.map((v, i) => (
-                    <td key={i} className={typeof v === "number" ? "num" : undefined}>
-                      {cellText(v)}
+                    <td
+                      key={i}
+                      className={typeof v === "number" || (v !== null && typeof v === "object") ? "num" : undefined}
+                      title={v !== null && v !== undefined ? (typeof v === "object" ? JSON.stringify(v) : String(v)) : undefined}
+                    >
+                      {attributeText(title === c.attributes ? row.key : "", v)}
                     </td>
                   ))}
                 </tr>
@@ -108,52 +133,123 @@ function CompareTable(props: { title: string; runs: RunRow[]; rows: CompareRow[]
   );
 }
 
+/** Renders its children once they come near the viewport: plotly (several MB) is not fetched, parsed or
+ * run while the tables and the first charts are drawing. */
+function WhenVisible({ children }: { children: React.ReactNode }) {
+  const box = useRef<HTMLDivElement>(null);
+  const [seen, setSeen] = useState(false);
+  useEffect(() => {
+    const el = box.current;
+    if (!el || seen) return;
+    const observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && setSeen(true), {
+      rootMargin: "200px",
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [seen]);
+  return <div ref={box}>{seen ? children : <div className="compare-section placeholder" style={{ minHeight: "6rem" }} />}</div>;
+}
+
 function OverlaidCharts({ runs, runIds, keys }: { runs: RunRow[]; runIds: string[]; keys: string[] }) {
   const [options, setOptions] = useState<ChartOptions>({ x: "step", smoothing: 0, log: false });
-  const [data, setData] = useState<History[] | null>(null);
+  const [data, setData] = useState<Record<string, History[]>>({});
   const [error, setError] = useState<unknown>(null);
   const axis = fetchAxis(options.x);
   const shownKeys = keys.slice(0, Math.max(1, Math.floor(1000 / Math.max(1, runIds.length))));
-  const request = JSON.stringify([runIds, shownKeys, axis]);
+  // Fewer points a series when many runs share a chart: a line of 300 points across 500 pixels looks the same.
+  const maxPoints = runIds.length > 20 ? 300 : 800;
+  const request = JSON.stringify([runIds, shownKeys, axis, maxPoints]);
   useEffect(() => {
     if (shownKeys.length === 0) return;
     const controller = new AbortController();
-    setData(null);
-    histories(runIds, shownKeys, 800, axis, controller.signal)
-      .then((r) => setData(r.series))
-      .catch((e: unknown) => !controller.signal.aborted && setError(e));
+    setData({});
+    setError(null);
+    // A metric a request, a few at a time and in the page's order, so the first chart draws once its own
+    // data is here rather than when every metric of every run is.
+    const queue = [...shownKeys];
+    const worker = async () => {
+      for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
+        const answer = await histories(runIds, [key], maxPoints, axis, controller.signal);
+        if (!controller.signal.aborted) setData((d) => ({ ...d, [key]: answer.series }));
+      }
+    };
+    Promise.all(Array.from({ length: FETCH_AT_ONCE }, worker)).catch(
+      (e: unknown) => !controller.signal.aborted && setError(e),
+    );
     return () => controller.abort();
   }, [request]);
   const charts = useMemo(
-    () => (data ? overlay(data, runIds, options.x, options) : null),
+    () => overlay(Object.values(data).flat(), runIds, options.x, options),
     [data, runIds, options],
   );
+  const series = useMemo(() => runs.map((run, slot) => ({ label: run.name, color: runColor(slot, runs.length) })), [runs]);
   if (keys.length === 0) return null;
+  const shared = runs.length > LEGEND_MAX;
   return (
     <section className="compare-section">
       <h2>{c.charts}</h2>
       <ChartControls value={options} onChange={setOptions} />
+      {shared && (
+        <ul className="shared-legend" aria-label={c.legend} data-testid="shared-legend">
+          {series.map((s) => (
+            <li key={s.label + s.color} title={s.label}>
+              <span className="swatch" style={{ background: s.color }} aria-hidden="true" />
+              {s.label}
+            </li>
+          ))}
+        </ul>
+      )}
       {error ? (
         <ErrorState error={error} />
-      ) : !charts ? (
-        <Loading />
       ) : (
         <div className="chart-grid">
-          {[...charts].map(([key, chart]) => (
-            <section className="chart-card" key={key} data-metric={key}>
-              <h3>{key}</h3>
-              <UPlotChart
-                data={chart.data}
-                series={chart.runs.map((slot) => ({ label: runs[slot].name, color: PALETTE[slot % PALETTE.length] }))}
-                log={options.log}
-                timeAxis={options.x === "wall"}
-                xLabel={runsEn.metrics.xModes[options.x]}
-              />
-            </section>
-          ))}
+          {shownKeys.map((key) => {
+            const chart = charts.get(key);
+            return (
+              <section className="chart-card" key={key} data-metric={key}>
+                <h3>{key}</h3>
+                {!(key in data) ? (
+                  <Loading />
+                ) : !chart ? (
+                  <p className="muted">{c.noHistory}</p>
+                ) : (
+                  <ChartOf chartKey={key} chart={chart} series={series} options={options} legend={!shared} />
+                )}
+              </section>
+            );
+          })}
         </div>
       )}
     </section>
+  );
+}
+
+function ChartOf(props: {
+  chartKey: string;
+  chart: { data: (number | null | undefined)[][]; runs: number[] };
+  series: { label: string; color: string }[];
+  options: ChartOptions;
+  legend: boolean;
+}) {
+  const { chartKey, chart, series, options, legend } = props;
+  const [firstMs, setFirstMs] = useState<number | null>(null);
+  const lines = useMemo(() => chart.runs.map((slot) => series[slot]), [chart, series]);
+  return (
+    <div data-render-ms={firstMs ?? undefined}>
+      <UPlotChart
+        data={chart.data}
+        series={lines}
+        log={options.log}
+        timeAxis={options.x === "wall"}
+        xLabel={runsEn.metrics.xModes[options.x]}
+        legend={legend}
+        onFirstDraw={() => {
+          const ms = performance.now();
+          window.__emChartTimes = { ...window.__emChartTimes, [`compare:${chartKey}`]: ms };
+          setFirstMs(ms);
+        }}
+      />
+    </div>
   );
 }
 
@@ -161,18 +257,32 @@ type PlotKind = "parallel" | "scatter" | "contour";
 
 function ParamPlots({ result }: { result: CompareResult }) {
   const { params, metrics } = useMemo(() => numericColumns(result), [result]);
+  // Either axis of a scatter or contour may be any number: a parameter or a metric's latest value.
+  const numbers = useMemo(
+    () => [...params, ...metrics.map((m) => ({ ...m, key: `metrics.${m.key}` }))],
+    [params, metrics],
+  );
   const [kind, setKind] = useState<PlotKind>("parallel");
-  const [xKey, setX] = useState(params[0]?.key ?? "");
-  const [yKey, setY] = useState(params[1]?.key ?? params[0]?.key ?? "");
+  const [xKey, setX] = useState(params[0]?.key ?? numbers[0]?.key ?? "");
+  const [yKey, setY] = useState(
+    metrics[0] ? `metrics.${metrics[0].key}` : (params[1]?.key ?? params[0]?.key ?? ""),
+  );
   const [mKey, setM] = useState(metrics[0]?.key ?? "");
+  const [logX, setLogX] = useState(false);
+  const [logY, setLogY] = useState(false);
   const names = result.runs.map((r) => r.name);
   const find = (list: NumericColumn[], key: string) => list.find((col) => col.key === key);
   const metric = find(metrics, mKey);
 
   const figure = useMemo(() => {
-    if (!metric || params.length === 0) return null;
+    if (!metric) return null;
     const colour = { color: metric.values, colorscale: "Viridis", showscale: true, colorbar: { title: { text: metric.key } } };
+    const axes = (x: string, y: string) => ({
+      xaxis: { title: { text: x }, type: logX ? "log" : "linear" },
+      yaxis: { title: { text: y }, type: logY ? "log" : "linear" },
+    });
     if (kind === "parallel") {
+      if (params.length === 0) return null;
       const rows = completeRows([...params, metric]);
       if (rows.length < 2) return null;
       const dims = [...params, metric].map((col) => ({ label: col.key, values: rows.map((i) => col.values[i]) }));
@@ -181,10 +291,11 @@ function ParamPlots({ result }: { result: CompareResult }) {
         layout: { height: 420 },
       };
     }
-    const x = find(params, xKey);
-    if (!x) return null;
+    const x = find(numbers, xKey);
+    const y = find(numbers, yKey);
+    if (!x || !y) return null;
     if (kind === "scatter") {
-      const rows = completeRows([x, metric]);
+      const rows = completeRows([x, y, metric]);
       if (rows.length < 2) return null;
       return {
         data: [
@@ -192,16 +303,14 @@ function ParamPlots({ result }: { result: CompareResult }) {
             type: "scatter",
             mode: "markers",
             x: rows.map((i) => x.values[i]),
-            y: rows.map((i) => metric.values[i]),
+            y: rows.map((i) => y.values[i]),
             text: rows.map((i) => names[i]),
             marker: { size: 10, ...colour, color: rows.map((i) => metric.values[i]) },
           },
         ],
-        layout: { height: 420, xaxis: { title: { text: x.key } }, yaxis: { title: { text: metric.key } } },
+        layout: { height: 420, ...axes(x.key, y.key) },
       };
     }
-    const y = find(params, yKey);
-    if (!y) return null;
     const rows = completeRows([x, y, metric]);
     if (rows.length < 3) return null;
     return {
@@ -217,11 +326,11 @@ function ParamPlots({ result }: { result: CompareResult }) {
         },
         { type: "scatter", mode: "markers", x: rows.map((i) => x.values[i]), y: rows.map((i) => y.values[i]), text: rows.map((i) => names[i]), marker: { color: "#fff", line: { width: 1 } }, showlegend: false },
       ],
-      layout: { height: 420, xaxis: { title: { text: x.key } }, yaxis: { title: { text: y.key } } },
+      layout: { height: 420, ...axes(x.key, y.key) },
     };
-  }, [kind, params, metric, xKey, yKey, names]);
+  }, [kind, params, numbers, metric, xKey, yKey, names, logX, logY]);
 
-  if (params.length === 0 || metrics.length === 0) return null;
+  if (numbers.length === 0 || metrics.length === 0) return null;
   const select = (label: string, value: string, onChange: (v: string) => void, list: NumericColumn[]) => (
     <label>
       {label}{" "}
@@ -232,6 +341,12 @@ function ParamPlots({ result }: { result: CompareResult }) {
           </option>
         ))}
       </select>
+    </label>
+  );
+  const check = (label: string, value: boolean, onChange: (v: boolean) => void) => (
+    <label className="inline-check">
+      <input type="checkbox" checked={value} onChange={(e) => onChange(e.target.checked)} />
+      {label}
     </label>
   );
   return (
@@ -245,11 +360,13 @@ function ParamPlots({ result }: { result: CompareResult }) {
             </button>
           ))}
         </div>
-        {kind !== "parallel" && select(c.xParam, xKey, setX, params)}
-        {kind === "contour" && select(c.yParam, yKey, setY, params)}
+        {kind !== "parallel" && select(c.xParam, xKey, setX, numbers)}
+        {kind !== "parallel" && select(c.yParam, yKey, setY, numbers)}
         {select(c.colour, mKey, setM, metrics)}
+        {kind !== "parallel" && check(c.logX, logX, setLogX)}
+        {kind !== "parallel" && check(c.logY, logY, setLogY)}
       </div>
-      {figure ? <PlotlyChart data={figure.data} layout={figure.layout} label={c[kind]} /> : <p className="muted">{c.needNumbers}</p>}
+      {figure ? <PlotlyChart data={figure.data as never} layout={figure.layout as never} label={c[kind]} /> : <p className="muted">{c.needNumbers}</p>}
     </section>
   );
 }

@@ -1,6 +1,8 @@
-// The search box of the runs table: the filter language coloured as it is typed, the server's error
-// underlined under the bad token with its message, examples, and recent filters (localStorage).
-import { useId, useRef, useState, type ReactNode } from "react";
+// The search box of the runs table: the filter language coloured as it is typed, keys completed from
+// those the runs in scope have (and a key none has warned of), the server's error underlined under the bad
+// token with its message, examples, and recent filters (localStorage).
+import { useId, useMemo, useRef, useState, type ReactNode } from "react";
+import { complete, unknownKeys, type Completion, type KnownKeys } from "./filterKeys";
 import { FILTER_EXAMPLES, loadHistory, rememberFilter, tokenize, type ErrorSpan } from "./filterLang";
 import { runsEn } from "./strings";
 
@@ -32,13 +34,33 @@ interface FilterBoxProps {
   onChange: (text: string) => void;
   onSubmit: (text: string) => void;
   error: ErrorSpan | null;
+  /** The keys of the runs in scope, once loaded. */
+  keys?: KnownKeys | null;
 }
 
-export function FilterBox({ value, onChange, onSubmit, error }: FilterBoxProps) {
+export function FilterBox({ value, onChange, onSubmit, error, keys = null }: FilterBoxProps) {
   const inputId = useId();
   const errorId = useId();
+  const listId = useId();
   const mirror = useRef<HTMLDivElement>(null);
+  const input = useRef<HTMLInputElement>(null);
   const [history, setHistory] = useState(() => loadHistory());
+  const [completion, setCompletion] = useState<Completion | null>(null);
+  const [active, setActive] = useState(0);
+  const unknown = useMemo(() => unknownKeys(value, keys), [value, keys]);
+
+  function suggest(text: string, caret: number | null) {
+    setCompletion(caret === null ? null : complete(text, caret, keys));
+    setActive(0);
+  }
+  function accept(choice: { insert: string }) {
+    if (!completion) return;
+    const next = value.slice(0, completion.start) + choice.insert + value.slice(completion.end);
+    const caret = completion.start + choice.insert.length;
+    onChange(next);
+    setCompletion(null);
+    requestAnimationFrame(() => input.current?.setSelectionRange(caret, caret));
+  }
 
   function submit(text: string) {
     setHistory(rememberFilter(text));
@@ -79,11 +101,51 @@ export function FilterBox({ value, onChange, onSubmit, error }: FilterBoxProps) 
             placeholder={runsEn.filter.placeholder}
             aria-invalid={error ? true : undefined}
             aria-describedby={error ? errorId : undefined}
-            onChange={(e) => onChange(e.target.value)}
+            aria-autocomplete="list"
+            aria-controls={completion ? listId : undefined}
+            aria-expanded={completion ? true : false}
+            role="combobox"
+            ref={input}
+            onChange={(e) => {
+              onChange(e.target.value);
+              suggest(e.target.value, e.target.selectionStart);
+            }}
+            onKeyDown={(e) => {
+              if (!completion) return;
+              const n = completion.options.length;
+              if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+                e.preventDefault();
+                setActive((i) => (i + (e.key === "ArrowDown" ? 1 : n - 1)) % n);
+              } else if (e.key === "Tab" || e.key === "Enter") {
+                e.preventDefault();
+                accept(completion.options[active]);
+              } else if (e.key === "Escape") {
+                setCompletion(null);
+              }
+            }}
+            onBlur={() => setCompletion(null)}
             onScroll={syncScroll}
             onKeyUp={(e) => syncScroll(e as unknown as React.UIEvent<HTMLInputElement>)}
             data-testid="filter-input"
           />
+          {completion && (
+            <ul className="filter-suggestions" id={listId} role="listbox" data-testid="filter-suggestions">
+              {completion.options.map((option, i) => (
+                <li
+                  key={option.insert}
+                  role="option"
+                  aria-selected={i === active}
+                  className={i === active ? "active" : undefined}
+                  onMouseDown={(e) => {
+                    e.preventDefault(); // keep the focus in the input
+                    accept(option);
+                  }}
+                >
+                  {option.label}
+                </li>
+              ))}
+            </ul>
+          )}
         </div>
         <button type="submit" className="primary">
           {runsEn.filter.search}
@@ -125,6 +187,11 @@ export function FilterBox({ value, onChange, onSubmit, error }: FilterBoxProps) 
           ))}
         </select>
       </div>
+      {unknown.length > 0 && !error && (
+        <p className="filter-warning" role="status" data-testid="filter-warning">
+          {runsEn.filter.unknownKeys(unknown)}
+        </p>
+      )}
       {error && (
         <p id={errorId} className="filter-error" role="alert" data-testid="filter-error">
           <span className="filter-error-pointer" aria-hidden="true">

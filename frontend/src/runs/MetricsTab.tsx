@@ -1,10 +1,11 @@
-// The Metrics tab: one chart per metric of the chosen stage, fetched at about one point per pixel of
-// chart width (the server downsamples, keeping each bucket's min and max as a band), with smoothing,
-// log scale, x-axis modes and drag-zoom.
+// The Metrics tab: one chart per metric name with its train, val and test series together, fetched at
+// about one point per pixel of chart width (the server downsamples, keeping a lone series' bucket min
+// and max as a band), with smoothing (the raw curve stays, faded, behind), log scale, x-axis modes and
+// drag-zoom.
 import { useEffect, useMemo, useRef, useState } from "react";
 import { ErrorState, Loading } from "../components";
 import { metricHistory } from "./api";
-import { STAGES, X_MODES, fetchAxis, shapeHistory, stageOf, uplotData, type Stage, type XMode } from "./chartData";
+import { X_MODES, fetchAxis, groupByName, stagesChart, type XMode } from "./chartData";
 import { runsEn } from "./strings";
 import type { History, MetricSummary } from "./types";
 import { PALETTE, UPlotChart } from "./UPlotChart";
@@ -52,45 +53,18 @@ export function ChartControls({ value, onChange }: { value: ChartOptions; onChan
 
 export function MetricsTab({ runId, metrics, tick }: { runId: string; metrics: Record<string, MetricSummary>; tick: number }) {
   const keys = Object.keys(metrics).sort();
-  const counts = useMemo(() => {
-    const c: Record<Stage, number> = { train: 0, val: 0, test: 0, other: 0 };
-    for (const k of keys) c[stageOf(k)]++;
-    return c;
-  }, [keys]);
-  const firstStage = STAGES.find((s) => counts[s] > 0) ?? "train";
-  const [stage, setStage] = useState<Stage | null>(null);
-  const shown = stage ?? firstStage;
+  const groups = useMemo(() => groupByName(keys), [keys.join(",")]);
   const [options, setOptions] = useState<ChartOptions>({ x: "step", smoothing: 0, log: false });
 
   if (keys.length === 0) return <p className="muted">{runsEn.metrics.noneAtAll}</p>;
-  const inStage = keys.filter((k) => stageOf(k) === shown);
   return (
     <div className="metrics-tab">
-      <div className="segmented" role="radiogroup" aria-label={runsEn.metrics.stage}>
-        {STAGES.map((s) => (
-          <button
-            key={s}
-            type="button"
-            role="radio"
-            aria-checked={s === shown}
-            className={s === shown ? "active" : undefined}
-            onClick={() => setStage(s)}
-            disabled={counts[s] === 0}
-          >
-            {runsEn.metrics.stages[s]} ({counts[s]})
-          </button>
+      <ChartControls value={options} onChange={setOptions} />
+      <div className="chart-grid">
+        {groups.map(([name, groupKeys]) => (
+          <MetricPanel key={name} runId={runId} name={name} keys={groupKeys} options={options} tick={tick} />
         ))}
       </div>
-      <ChartControls value={options} onChange={setOptions} />
-      {inStage.length === 0 ? (
-        <p className="muted">{runsEn.metrics.none}</p>
-      ) : (
-        <div className="chart-grid">
-          {inStage.map((key) => (
-            <MetricPanel key={key} runId={runId} metricKey={key} options={options} tick={tick} />
-          ))}
-        </div>
-      )}
     </div>
   );
 }
@@ -102,53 +76,64 @@ declare global {
   }
 }
 
-function MetricPanel({ runId, metricKey, options, tick }: { runId: string; metricKey: string; options: ChartOptions; tick: number }) {
+/** One chart for one metric name: every stage of it (`train.loss`, `val.loss`) on the same axes. */
+function MetricPanel(props: { runId: string; name: string; keys: string[]; options: ChartOptions; tick: number }) {
+  const { runId, name, keys, options, tick } = props;
   const box = useRef<HTMLDivElement>(null);
-  const [state, setState] = useState<{ history: History | null; error: unknown }>({ history: null, error: null });
+  const [state, setState] = useState<{ histories: History[] | null; error: unknown }>({ histories: null, error: null });
   const [firstMs, setFirstMs] = useState<number | null>(null);
   const axis = fetchAxis(options.x);
+  const keyList = keys.join(",");
 
   useEffect(() => {
     const controller = new AbortController();
     // About one point per pixel: more would not show, fewer would hide detail.
     const width = box.current?.clientWidth || 600;
     const maxPoints = Math.max(100, Math.min(4000, Math.round(width)));
-    metricHistory(runId, metricKey, maxPoints, axis, controller.signal)
-      .then((history) => setState({ history, error: null }))
+    Promise.all(keys.map((key) => metricHistory(runId, key, maxPoints, axis, controller.signal)))
+      .then((histories) => setState({ histories, error: null }))
       .catch((error: unknown) => !controller.signal.aborted && setState((s) => ({ ...s, error })));
     return () => controller.abort();
-  }, [runId, metricKey, axis, tick]);
+  }, [runId, keyList, axis, tick]);
 
-  const shaped = useMemo(() => (state.history ? shapeHistory(state.history, options.x) : null), [state.history, options.x]);
-  const plotted = useMemo(
-    () => (shaped ? uplotData(shaped, { smoothing: options.smoothing, log: options.log }) : null),
-    [shaped, options.smoothing, options.log],
+  const chart = useMemo(
+    () => (state.histories ? stagesChart(state.histories, options.x, { smoothing: options.smoothing, log: options.log }) : null),
+    [state.histories, options.x, options.smoothing, options.log],
   );
-  const series = useMemo(() => [{ label: metricKey, color: PALETTE[0] }], [metricKey]);
+  const series = useMemo(
+    () =>
+      chart?.lines.map((line) => ({ label: line.label, color: PALETTE[line.slot % PALETTE.length], faded: line.raw, dots: line.dots })) ??
+      [],
+    [chart],
+  );
 
   return (
-    <section className="chart-card" ref={box} data-metric={metricKey} data-render-ms={firstMs ?? undefined}>
-      <h3>{metricKey}</h3>
+    <section className="chart-card" ref={box} data-metric={keyList} data-name={name} data-render-ms={firstMs ?? undefined}>
+      <h3>{keys.length > 1 ? name : keys[0]}</h3>
       {state.error ? (
         <ErrorState error={state.error} />
-      ) : !plotted || !state.history ? (
+      ) : !chart || !state.histories ? (
         <Loading />
       ) : (
         <>
           <UPlotChart
-            data={plotted.data}
+            data={chart.data}
             series={series}
-            band={plotted.band}
+            band={chart.band}
             log={options.log}
             timeAxis={options.x === "wall"}
             xLabel={runsEn.metrics.xModes[options.x]}
             onFirstDraw={() => {
               const ms = performance.now();
-              window.__emChartTimes = { ...window.__emChartTimes, [metricKey]: ms };
+              window.__emChartTimes = { ...window.__emChartTimes, [keyList]: ms };
               setFirstMs(ms);
             }}
           />
-          <p className="muted small">{runsEn.metrics.points(shaped?.x.length ?? 0, state.history.count)}</p>
+          <p className="muted small">
+            {state.histories
+              .map((h) => (keys.length > 1 ? `${h.key}: ` : "") + runsEn.metrics.points(h.value.length, h.count))
+              .join(" · ")}
+          </p>
         </>
       )}
     </section>

@@ -1,8 +1,9 @@
-// The run's overview: what ran, where, when and for how long; tags and notes, editable by whoever may
-// edit the run.
+// The run's overview: what ran, where, when and for how long, its labels, its metrics (latest, min, max)
+// and parameters at a glance; tags and notes, editable by whoever may edit the run.
 import { useState } from "react";
 import { Link } from "react-router-dom";
-import { FormError, formatDate, nodeHref } from "../components";
+import { FormError, Labels, formatDate, nodeHref } from "../components";
+import { formatNumber } from "./chartData";
 import { en } from "../i18n/en";
 import { deleteTag, setTag, updateRun } from "./api";
 import { formatDuration, runDuration } from "./format";
@@ -21,6 +22,7 @@ export function OverviewTab({ run, onChange }: { run: RunDetail; onChange: (run:
     [t.duration, formatDuration(runDuration(run.run))],
     [t.user, run.created_by ?? run.owner],
     [t.path, <code key="p">{run.path}</code>],
+    [t.labels, run.labels.length ? <Labels key="l" labels={run.labels} /> : "—"],
     [t.source, [run.run.source_type, run.run.source_name].filter(Boolean).join(": ") || "—"],
     [t.command, run.command ? <code key="c" className="wrap">{run.command}</code> : "—"],
     [t.id, <code key="i">{run.id}</code>],
@@ -48,6 +50,7 @@ export function OverviewTab({ run, onChange }: { run: RunDetail; onChange: (run:
           </div>
         ))}
       </dl>
+      <AtAGlance run={run} />
       {(["input", "output"] as const).map((dir) =>
         run.lineage?.[dir]?.length ? (
           <section key={dir}>
@@ -65,6 +68,66 @@ export function OverviewTab({ run, onChange }: { run: RunDetail; onChange: (run:
       )}
       <Tags run={run} canEdit={canEdit} onChange={onChange} />
       <Notes run={run} canEdit={canEdit} onChange={onChange} />
+    </div>
+  );
+}
+
+const num = (v: number | null) =>
+  v === null ? (
+    "—"
+  ) : (
+    <span className="num" title={String(v)}>
+      {formatNumber(v)}
+    </span>
+  );
+
+/** Every metric's latest, min and max, and the parameters, side by side before any chart. */
+function AtAGlance({ run }: { run: RunDetail }) {
+  const metrics = Object.entries(run.metrics).sort(([a], [b]) => a.localeCompare(b));
+  const params = Object.entries(run.params).sort(([a], [b]) => a.localeCompare(b));
+  if (metrics.length === 0 && params.length === 0) return null;
+  return (
+    <div className="at-a-glance">
+      {metrics.length > 0 && (
+        <section>
+          <h3>{t.keyMetrics}</h3>
+          <table className="data-table glance-table" data-testid="key-metrics">
+            <thead>
+              <tr>
+                <th scope="col">{t.metric}</th>
+                <th scope="col">{t.latest}</th>
+                <th scope="col">{t.min}</th>
+                <th scope="col">{t.max}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {metrics.map(([key, m]) => (
+                <tr key={key}>
+                  <th scope="row">{key}</th>
+                  <td>{num(m.latest)}</td>
+                  <td>{num(m.min)}</td>
+                  <td>{num(m.max)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
+      {params.length > 0 && (
+        <section>
+          <h3>{t.parameters}</h3>
+          <table className="data-table glance-table" data-testid="key-params">
+            <tbody>
+              {params.map(([key, value]) => (
+                <tr key={key}>
+                  <th scope="row">{key}</th>
+                  <td className="mono">{value}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
     </div>
   );
 }

@@ -4,9 +4,10 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link, useNavigate, useSearchParams } from "react-router-dom";
 import { ApiError, fetchAll, getNode, messageOf, type Node } from "../api";
-import { ConfirmDialog, EmptyState, ErrorState, Loading, VirtualTable, formatDate, usePagedRows } from "../components";
+import { ConfirmDialog, EmptyState, ErrorState, GetStarted, Labels, Loading, VirtualTable, formatDate, usePagedRows } from "../components";
 import type { Column, Sort } from "../components";
-import { exportUrl, rowsByIds, searchRuns, trashRun } from "./api";
+import { exportUrl, rowKeys, rowsByIds, searchRuns, trashRun } from "./api";
+import type { KnownKeys } from "./filterKeys";
 import { formatNumber } from "./chartData";
 import {
   cellValue,
@@ -101,6 +102,15 @@ export function RunsPage() {
     return () => controller.abort();
   }, [folderId, recursive]);
 
+  // The keys the runs in scope have: the filter box completes them and warns of one no run has.
+  const [knownKeys, setKnownKeys] = useState<KnownKeys | null>(null);
+  useEffect(() => {
+    const controller = new AbortController();
+    setKnownKeys(null);
+    rowKeys({ folder: folderId }, controller.signal).then(setKnownKeys, () => undefined);
+    return () => controller.abort();
+  }, [folderId]);
+
   const scoped = useMemo(() => scopedFilter(filter, folder.direct), [filter, folder.direct]);
   const query = useMemo(
     () => ({ filter: scoped.text, folder: folderId, orderBy }),
@@ -115,7 +125,10 @@ export function RunsPage() {
     keysRef.current = emptyKeys();
     setKeysVersion((v) => v + 1);
   }, [resetKey]);
+  // Which loaded runs this user may change: Delete is offered only for a selection of those.
+  const editable = useRef(new Map<string, boolean>());
   const onPage = useCallback((rows: RunRow[]) => {
+    for (const row of rows) editable.current.set(row.id, row.access === "edit" || row.access === "owner");
     if (collectKeys(keysRef.current, rows)) setKeysVersion((v) => v + 1);
   }, []);
   const fetchPage = useCallback(
@@ -240,6 +253,26 @@ export function RunsPage() {
         ),
       },
       {
+        id: "folder",
+        header: runsEn.list.folder,
+        width: "minmax(8rem, 2fr)",
+        sort: "attributes.path",
+        render: (row) => {
+          const where = row.path.slice(0, row.path.lastIndexOf("/")) || "/";
+          return (
+            <span className="mono folder-cell" title={row.path}>
+              {where}
+            </span>
+          );
+        },
+      },
+      {
+        id: "labels",
+        header: runsEn.list.labels,
+        width: "minmax(6rem, 1.2fr)",
+        render: (row) => <Labels labels={row.labels} />,
+      },
+      {
         id: "status",
         header: runsEn.list.status,
         width: "7.5rem",
@@ -275,7 +308,14 @@ export function RunsPage() {
           sort: c.kind === "tags" ? undefined : `${c.kind}.${quoteKey(c.key)}`,
           render: (row) => {
             const v = cellValue(row, c);
-            return <span className={typeof v === "number" ? "num" : undefined}>{typeof v === "number" ? formatNumber(v) : (v ?? "—")}</span>;
+            // Rounded to a few significant digits; the full value on hover.
+            return typeof v === "number" ? (
+              <span className="num" title={String(v)}>
+                {formatNumber(v)}
+              </span>
+            ) : (
+              <span title={v ?? undefined}>{v ?? "—"}</span>
+            );
           },
         }),
       ),
@@ -338,7 +378,13 @@ export function RunsPage() {
           </label>
         )}
       </header>
-      <FilterBox value={draft} onChange={setDraft} onSubmit={(text) => setParam({ filter: text })} error={filterError} />
+      <FilterBox
+        value={draft}
+        onChange={setDraft}
+        onSubmit={(text) => setParam({ filter: text })}
+        error={filterError}
+        keys={knownKeys}
+      />
       {folder.tooMany > 0 && <p className="notice">{runsEn.list.tooManyDirect(folder.tooMany)}</p>}
       <div className="runs-toolbar" role="toolbar" aria-label={runsEn.list.title}>
         <span className="muted" data-testid="runs-count">
@@ -352,9 +398,11 @@ export function RunsPage() {
             <button type="button" onClick={() => update(() => ({}))}>
               {runsEn.list.clearSelection}
             </button>
-            <button type="button" className="danger" onClick={() => setConfirmDelete(true)}>
-              {runsEn.list.delete(selectedIds.length)}
-            </button>
+            {selectedIds.every((id) => editable.current.get(id)) && (
+              <button type="button" className="danger" onClick={() => setConfirmDelete(true)}>
+                {runsEn.list.delete(selectedIds.length)}
+              </button>
+            )}
           </>
         )}
         <button
@@ -394,7 +442,9 @@ export function RunsPage() {
       ) : paged.count === null ? (
         filterError ? null : <Loading />
       ) : paged.count === 0 ? (
-        <EmptyState title={filter ? runsEn.list.noMatch : runsEn.list.empty} hint={filter ? undefined : runsEn.list.emptyHint} />
+        <EmptyState title={filter ? runsEn.list.noMatch : runsEn.list.empty} hint={filter ? undefined : runsEn.list.emptyHint}>
+          {!filter && <GetStarted />}
+        </EmptyState>
       ) : (
         <VirtualTable
           label={title}

@@ -12,6 +12,10 @@ export const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "
 export interface ChartSeries {
   label: string;
   color: string;
+  /** The raw curve behind a smoothed one: thin and translucent. */
+  faded?: boolean;
+  /** Too few points for a line: drawn as dots. */
+  dots?: boolean;
 }
 
 interface Props {
@@ -24,9 +28,11 @@ interface Props {
   xLabel: string;
   height?: number;
   onFirstDraw?: () => void;
+  /** Draw uPlot's legend (off for many runs: the page shows one shared legend instead). */
+  legend?: boolean;
 }
 
-export function UPlotChart({ data, series, band, log, timeAxis, xLabel, height = 240, onFirstDraw }: Props) {
+export function UPlotChart({ data, series, band, log, timeAxis, xLabel, height = 240, onFirstDraw, legend = true }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const drawn = useRef(false);
@@ -48,9 +54,16 @@ export function UPlotChart({ data, series, band, log, timeAxis, xLabel, height =
       scales: { x: { time: !!timeAxis }, y: { distr: log ? 3 : 1 } },
       axes: [{ label: xLabel, labelSize: 20 }, {}],
       cursor: { drag: { x: true, y: false } },
+      legend: { show: legend },
       series: [
         { label: xLabel },
-        ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: false, points: { show: false } })),
+        ...series.map((s) => ({
+          label: s.label,
+          stroke: s.faded ? `${s.color}40` : s.color,
+          width: s.faded ? 1 : 1.5,
+          spanGaps: false,
+          points: s.dots ? { show: true, size: 7, fill: s.color } : { show: false },
+        })),
         ...bandSeries,
       ],
       bands: band ? [{ series: [series.length + 2, series.length + 1], fill: "rgba(37, 99, 235, 0.15)" }] : undefined,
@@ -77,7 +90,7 @@ export function UPlotChart({ data, series, band, log, timeAxis, xLabel, height =
       chart.destroy();
       plot.current = null;
     };
-  }, [data, series, band, log, timeAxis, xLabel, height]);
+  }, [data, series, band, log, timeAxis, xLabel, height, legend]);
 
   return <div className="uplot-box" ref={box} />;
 }

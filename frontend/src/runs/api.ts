@@ -1,5 +1,6 @@
 // The run endpoints, over the portal's one API client (session cookie, CSRF header, ApiError).
 import { api, queryString, type Page } from "../api";
+import type { KnownKeys } from "./filterKeys";
 import type { CompareResult, FileEntry, History, LogPage, RunDetail, RunRow } from "./types";
 
 export interface SearchQuery {
@@ -19,6 +20,10 @@ export const searchRuns = (q: SearchQuery, signal?: AbortSignal) =>
     query: { ...searchParams(q), page: q.page, page_size: q.pageSize },
     signal,
   });
+
+/** The param, metric and tag keys of the runs a search over the same scope sees (for completion). */
+export const rowKeys = (q: SearchQuery, signal?: AbortSignal) =>
+  api<KnownKeys>("/runs/keys", { query: { folder: q.folder ?? undefined }, signal });
 
 /** The CSV export's address for the same search (a plain link: the browser downloads it). */
 export const exportUrl = (q: SearchQuery) => `/api/v1/runs/export.csv${queryString(searchParams(q))}`;

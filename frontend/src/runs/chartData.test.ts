@@ -1,4 +1,4 @@
-import { alignSeries, cellText, ema, numericOrCategories, shapeHistory, stageOf, uplotData, visibleRows } from "./chartData";
+import { alignSeries, cellText, ema, groupByName, numericOrCategories, shapeHistory, stageOf, stagesChart, uplotData, visibleRows } from "./chartData";
 import type { History } from "./types";
 
 const history = (over: Partial<History> = {}): History => ({
@@ -122,5 +122,55 @@ describe("compare helpers", () => {
   it("tells numeric params from categories", () => {
     expect(numericOrCategories(["1", 2, null])).toEqual({ numbers: [1, 2, null] });
     expect(numericOrCategories(["adam", "1"])).toEqual({ categories: ["adam", "1"] });
+  });
+});
+
+describe("stages on one chart", () => {
+  const hist = (key: string, value: number[], extra: Partial<History> = {}): History => ({
+    key,
+    count: value.length,
+    downsampled: false,
+    step: value.map((_, i) => i * 10),
+    epoch: value.map(() => null),
+    timestamp: value.map((_, i) => 1000 + i),
+    value,
+    min: null,
+    max: null,
+    ...extra,
+  });
+
+  it("groups train, val and test of a name, in that order", () => {
+    expect(groupByName(["val.loss", "train.loss", "test.accuracy", "train.accuracy", "lr"])).toEqual([
+      ["accuracy", ["train.accuracy", "test.accuracy"]],
+      ["loss", ["train.loss", "val.loss"]],
+      ["lr", ["lr"]],
+    ]);
+  });
+
+  it("draws each stage on a shared x, and keeps the raw curve behind a smoothed one", () => {
+    const train = hist("train.loss", [4, 2, 1]);
+    const val = hist("val.loss", [3, 1.5, 1.2]);
+    const plain = stagesChart([train, val], "step", { smoothing: 0, log: false });
+    expect(plain.lines.map((l) => [l.label, l.raw])).toEqual([
+      ["train.loss", false],
+      ["val.loss", false],
+    ]);
+    expect(plain.data[0]).toEqual([0, 10, 20]);
+    const smooth = stagesChart([train, val], "step", { smoothing: 0.6, log: false });
+    expect(smooth.lines.map((l) => [l.label, l.raw, l.slot])).toEqual([
+      ["train.loss (raw)", true, 0],
+      ["train.loss", false, 0],
+      ["val.loss (raw)", true, 1],
+      ["val.loss", false, 1],
+    ]);
+    expect(smooth.data[1]).toEqual([4, 2, 1]); // the raw values, unchanged
+    expect(smooth.data[2]).not.toEqual([4, 2, 1]);
+  });
+
+  it("keeps a lone downsampled series' band and dots a metric logged once", () => {
+    const banded = hist("train.loss", [2, 1], { downsampled: true, min: [1.5, 0.5], max: [2.5, 1.5] });
+    expect(stagesChart([banded], "step", { smoothing: 0, log: false }).band).toBe(true);
+    const once = stagesChart([hist("test.accuracy", [0.9])], "step", { smoothing: 0.5, log: false });
+    expect(once.lines).toEqual([{ label: "test.accuracy", slot: 0, raw: false, dots: true }]);
   });
 });

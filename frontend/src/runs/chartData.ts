@@ -155,3 +155,58 @@ export function numericOrCategories(values: unknown[]): { numbers: (number | nul
   if (nums.every((n) => n === null || Number.isFinite(n))) return { numbers: nums };
   return { categories: values.map((v) => (v === null || v === undefined ? "" : String(v))) };
 }
+
+/** `train.loss` → `loss`: the name one chart shows for every stage (other keys are their own name). */
+export function metricName(key: string): string {
+  return stageOf(key) === "other" ? key : key.slice(key.indexOf(".") + 1);
+}
+
+/** Metric keys grouped into one chart per name, stages in train, val, test order: `loss` →
+ * [train.loss, val.loss]. Charts sorted by name. */
+export function groupByName(keys: string[]): [string, string[]][] {
+  const groups = new Map<string, string[]>();
+  for (const key of keys) {
+    const name = metricName(key);
+    groups.set(name, [...(groups.get(name) ?? []), key]);
+  }
+  const rank = (key: string) => STAGES.indexOf(stageOf(key));
+  return [...groups]
+    .map(([name, list]): [string, string[]] => [name, list.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))])
+    .sort(([a], [b]) => a.localeCompare(b));
+}
+
+/** A line of a chart: its label, colour slot, and whether it is the faded raw curve behind a smoothed one. */
+export interface LineSpec {
+  label: string;
+  slot: number;
+  raw: boolean;
+  /** Few points (a test metric logged once): drawn as dots, since a line of one point shows nothing. */
+  dots: boolean;
+}
+
+/** One chart of several stages of a metric: each stage's line (smoothed when asked, with its raw curve
+ * kept faded behind it), on a shared x. A single downsampled series keeps its min/max band. */
+export function stagesChart(
+  histories: History[],
+  mode: XMode,
+  opts: { smoothing: number; log: boolean },
+): { data: Cell[][]; lines: LineSpec[]; band: boolean } {
+  const fix = (v: Num[]) => (opts.log ? positiveOnly(v) : v);
+  const shaped = histories.map((h) => ({ key: h.key, s: shapeHistory(h, mode) }));
+  if (shaped.length === 1 && opts.smoothing <= 0 && shaped[0].s.lo && shaped[0].s.hi) {
+    const { key, s } = shaped[0];
+    return { data: [s.x, fix(s.y), fix(s.lo!), fix(s.hi!)], lines: [{ label: key, slot: 0, raw: false, dots: s.x.length <= 2 }], band: true };
+  }
+  const series: { x: number[]; y: Num[] }[] = [];
+  const lines: LineSpec[] = [];
+  shaped.forEach(({ key, s }, slot) => {
+    const dots = s.x.length <= 2;
+    if (opts.smoothing > 0 && !dots) {
+      series.push({ x: s.x, y: fix(s.y) });
+      lines.push({ label: `${key} (raw)`, slot, raw: true, dots });
+    }
+    series.push({ x: s.x, y: fix(opts.smoothing > 0 && !dots ? ema(s.y, opts.smoothing) : s.y) });
+    lines.push({ label: key, slot, raw: false, dots });
+  });
+  return { data: alignSeries(series), lines, band: false };
+}

@@ -7,13 +7,15 @@ export const runsEn = {
     title: "Runs",
     titleIn: (path: string) => `Runs in ${path}`,
     everything: "All runs you can see",
+    folder: "Folder",
+    labels: "Labels",
     recursive: "Include sub-folders",
     tooManyDirect: (n: number) =>
       `This folder holds ${n.toLocaleString("en")} runs directly — too many to list on their own; sub-folders are included.`,
     count: (shown: number, total: number | null) =>
       total === null ? "" : shown === total ? plural(total, "run", "runs") : `${shown.toLocaleString("en")} of ${plural(total, "run", "runs")}`,
     empty: "No runs here yet.",
-    emptyHint: "Upload runs with `em upload` or log them live with the `em` SDK.",
+    emptyHint: "Record runs with the em SDK or wrap a command with em run; they upload here:",
     noMatch: "No runs match this filter.",
     columns: "Columns",
     columnsTitle: "Columns to show",
@@ -50,6 +52,8 @@ export const runsEn = {
     noHistory: "No recent filters.",
     help: "Filter language",
     errorAt: (column: number) => `at column ${column}`,
+    unknownKeys: (keys: string[]) =>
+      `No run here has ${keys.join(", ")}: ${keys.length === 1 ? "that term matches" : "those terms match"} nothing. Check the spelling (keys are completed as you type).`,
   },
   status: { Running: "Running", Complete: "Complete", Error: "Error", Killed: "Killed" } as Record<string, string>,
   run: {
@@ -69,6 +73,13 @@ export const runsEn = {
     duration: "Duration",
     user: "User",
     path: "Path",
+    labels: "Labels",
+    keyMetrics: "Metrics",
+    metric: "Metric",
+    latest: "Latest",
+    min: "Min",
+    max: "Max",
+    parameters: "Parameters",
     command: "Command",
     source: "Source",
     id: "Run ID",
@@ -139,6 +150,10 @@ export const runsEn = {
     loadingPlots: "Loading plots…",
     needNumbers: "Pick numeric parameters and a metric with values for at least three runs.",
     removeRun: (name: string) => `Remove ${name} from the comparison`,
+    legend: "Runs and their colours",
+    noHistory: "No history for this metric.",
+    logX: "Log X",
+    logY: "Log Y",
   },
 };
 
