@@ -105,15 +105,15 @@ def validate_metric_key(key: Any) -> str:
 
 def log_points(*, run: Run | Access, batch: Mapping[str, Points], by: Any) -> int:
     """Append each key's points to its series (made on first use), whatever the run's status; returns
-    how many points were stored. One transaction, the run row locked as live logging locks it."""
+    how many points were stored. One transaction, the run row locked as live logging locks it, and the
+    same few statements however many keys (`metrics.append_all`, `metrics.add_series`)."""
     run = editable(run, by)
     keys = [validate_metric_key(key) for key in batch]
     with transaction.atomic():
         locked = Run.objects.select_for_update().get(pk=run.pk)
         existing = {series.key: series for series in MetricSeries.objects.filter(run=locked, key__in=keys)}
-        for key, points in batch.items():
-            series = existing.get(key) or MetricSeries.objects.create(run=locked, key=key)
-            metrics.append(series, points)
+        metrics.append_all([(series, batch[key]) for key, series in existing.items()])
+        metrics.add_series(locked, {key: points for key, points in batch.items() if key not in existing})
     return sum(len(points.values) for points in batch.values())
 
 
@@ -121,9 +121,12 @@ def set_tags(*, run: Run | Access, tags: Mapping[str, str], by: Any) -> None:
     """Add or change several tags in one transaction; each is checked before any is written."""
     run = editable(run, by)
     clean = {validate_tag_key(key): _tag_value(value) for key, value in tags.items()}
-    with transaction.atomic():
-        for key, value in clean.items():
-            Tag.objects.update_or_create(run=run, key=key, defaults={"value": value})
+    Tag.objects.bulk_create(  # one statement, whichever of the tags exist already
+        [Tag(run=run, key=key, value=value) for key, value in clean.items()],
+        update_conflicts=True,
+        unique_fields=["run", "key"],
+        update_fields=["value"],
+    )
 
 
 def set_status(*, run: Run | Access, status: str, by: Any, ended_at: datetime | None = None) -> Run:
