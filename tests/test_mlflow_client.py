@@ -15,17 +15,16 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import mlflow  # a dev dependency: never skipped, the real client is what these tests are about
 import pytest
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.exceptions import MlflowException, RestException
+from mlflow.tracking import MlflowClient
 
 from accounts import services as account_services
 from em.access import Level
 from em.models import Kind, LineageEdge, MetricSeries, Node
 from em.services import sharing
-
-mlflow = pytest.importorskip("mlflow")
-from mlflow.entities import Metric, Param, RunTag  # noqa: E402
-from mlflow.exceptions import MlflowException, RestException  # noqa: E402
-from mlflow.tracking import MlflowClient  # noqa: E402
 
 live = pytest.mark.django_db(transaction=True)
 
@@ -37,7 +36,8 @@ def tracking(live_server: Any, alice: Any, monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setenv("MLFLOW_TRACKING_URI", live_server.url)
     monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", key)
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")  # it would phone home: these tests talk to loopback only
+    monkeypatch.setenv("DO_NOT_TRACK", "true")
     monkeypatch.chdir(tmp_path)
     mlflow.set_tracking_uri(live_server.url)
     yield MlflowClient(live_server.url)
