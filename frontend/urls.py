@@ -7,7 +7,10 @@ from django.urls import path
 
 from . import views
 
-SECTIONS = ["browse", "shared", "public", "trash", "keys", "groups", "runs", "compare"]
+SECTIONS = [
+    "browse", "shared", "public", "trash", "keys", "groups", "runs", "compare",
+    "assethub", "assets", "artifacts", "autotune", "lineage",
+]  # fmt: skip
 
 urlpatterns = [
     path("", views.index, name="portal"),

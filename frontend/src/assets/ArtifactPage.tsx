@@ -115,7 +115,7 @@ function ArtifactFiles({ id }: { id: string }) {
   if (!files.data) return <Loading />;
   if (files.data.length === 0) return <EmptyState title={assetsEn.artifact.empty} />;
   const rows = files.data;
-  return <FileTable count={rows.length} rowAt={(i) => rows[i]} href={(f) => nodeFileUrl(id, f.path)} />;
+  return <FileTable label={assetsEn.files.artifactLabel} count={rows.length} rowAt={(i) => rows[i]} href={(f) => nodeFileUrl(id, f.path)} />;
 }
 
 function ArtifactReferences({ id }: { id: string }) {

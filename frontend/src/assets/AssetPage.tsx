@@ -4,7 +4,7 @@
 import { useParams, useSearchParams } from "react-router-dom";
 import { ApiError } from "../api";
 import { Breadcrumbs, ErrorState, formatDate, Loading, NodeIcon } from "../components";
-import { Tabs, useHashTab } from "../components/Tabs";
+import { Tabs, useHashTab, useSetQuery } from "../components/Tabs";
 import { useApi } from "../components/useApi";
 import { DataFlow } from "../lineage";
 import { formatBytes } from "../runs/format";
@@ -31,7 +31,8 @@ async function versionAt(id: string, ref: string, signal: AbortSignal): Promise<
 
 export function AssetPage() {
   const { id = "" } = useParams();
-  const [params, setParams] = useSearchParams();
+  const [params] = useSearchParams();
+  const setQuery = useSetQuery();
   const ref = params.get("ref") || MAIN;
   const [tab, select] = useHashTab(TABS);
   const asset = useApi((signal) => getAsset(id, signal), [id]);
@@ -42,11 +43,12 @@ export function AssetPage() {
     const p = new URLSearchParams(params);
     if (next === MAIN) p.delete("ref");
     else p.set("ref", next);
-    setParams(p);
+    setQuery(p);
   };
   const refsChanged = () => {
     asset.reload();
     tags.reload();
+    version.reload(); // a merge or fast-forward moves the branch shown
   };
 
   const failed = asset.error ?? tags.error ?? version.error;
@@ -99,7 +101,7 @@ export function AssetPage() {
         {node.description && <p className="description">{node.description}</p>}
       </section>
       <Tabs label={node.name} tabs={TABS} names={assetsEn.asset.tabs} tab={tab} onSelect={select}>
-        {tab === "versions" && <VersionsTab assetId={node.id} at={ref} hasCommits={!!v} onOpen={openRef} />}
+        {tab === "versions" && <VersionsTab key={v?.id ?? ""} assetId={node.id} at={ref} hasCommits={!!v} onOpen={openRef} />}
         {tab === "files" && (v ? <FilesAtRef assetId={node.id} at={v.id} refName={ref} /> : <p className="muted">{assetsEn.asset.noCommitsHint}</p>)}
         {tab === "diff" && <DiffTab assetId={node.id} names={named} />}
         {tab === "refs" && <RefsTab asset={node} branches={branches} tags={tags.data} at={ref} onChange={refsChanged} onOpen={openRef} />}

@@ -4,6 +4,7 @@
 import { useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router-dom";
 import { EmptyState, ErrorState, Loading, VirtualTable, type Column } from "../components";
+import { useSetQuery } from "../components/Tabs";
 import { useApi } from "../components/useApi";
 import { formatBytes } from "../runs/format";
 import { diffRefs, MAIN } from "./api";
@@ -13,7 +14,8 @@ import { assetsEn } from "./strings";
 const CHANGES: Change[] = ["added", "changed", "removed"];
 
 export function DiffTab({ assetId, names }: { assetId: string; names: string[] }) {
-  const [params, setParams] = useSearchParams();
+  const [params] = useSearchParams();
+  const setQuery = useSetQuery();
   const from = params.get("from") ?? "";
   const to = params.get("to") ?? "";
   const [draft, setDraft] = useState({ from: from || names.find((n) => n !== MAIN) || MAIN, to: to || MAIN });
@@ -24,7 +26,7 @@ export function DiffTab({ assetId, names }: { assetId: string; names: string[] }
     const p = new URLSearchParams(params);
     p.set("from", draft.from.trim());
     p.set("to", draft.to.trim());
-    setParams(p, { replace: true });
+    setQuery(p);
   };
   return (
     <div className="diff">

@@ -15,10 +15,19 @@ export function FilesAtRef({ assetId, at, refName }: { assetId: string; at: stri
   if (rows.error && rows.count === null) return <ErrorState error={rows.error} onRetry={rows.reload} />;
   if (rows.count === null) return <Loading />;
   if (rows.count === 0) return <EmptyState title={assetsEn.files.empty} />;
-  return <FileTable count={rows.count} rowAt={rows.rowAt} onRange={rows.onRange} href={(f) => assetFileUrl(assetId, f.path, refName)} />;
+  return (
+    <FileTable
+      label={assetsEn.files.label}
+      count={rows.count}
+      rowAt={rows.rowAt}
+      onRange={rows.onRange}
+      href={(f) => assetFileUrl(assetId, f.path, refName)}
+    />
+  );
 }
 
 interface FileTableProps {
+  label: string;
   count: number;
   rowAt: (index: number) => FileEntry | undefined;
   onRange?: (first: number, last: number) => void;
@@ -26,7 +35,7 @@ interface FileTableProps {
 }
 
 /** The one files table of artifacts and versions. */
-export function FileTable({ count, rowAt, onRange, href }: FileTableProps) {
+export function FileTable({ label, count, rowAt, onRange, href }: FileTableProps) {
   const t = assetsEn.files;
   const columns: Column<FileEntry>[] = [
     {
@@ -46,8 +55,8 @@ export function FileTable({ count, rowAt, onRange, href }: FileTableProps) {
   ];
   return (
     <div className="file-table">
-      <p className="muted count">{count.toLocaleString("en")} {count === 1 ? "file" : "files"}</p>
-      <VirtualTable label={t.label} columns={columns} count={count} rowAt={rowAt} rowKey={(f) => f.path} onRange={onRange} rowHeight={36} />
+      <p className="muted count">{t.count(count)}</p>
+      <VirtualTable label={label} columns={columns} count={count} rowAt={rowAt} rowKey={(f) => f.path} onRange={onRange} rowHeight={36} />
     </div>
   );
 }

@@ -40,6 +40,8 @@ export const assetsEn = {
   },
   files: {
     label: "Files at this version",
+    artifactLabel: "Files",
+    count: (n: number) => `${n.toLocaleString("en")} ${n === 1 ? "file" : "files"}`,
     path: "Path",
     size: "Size",
     sha256: "SHA-256",

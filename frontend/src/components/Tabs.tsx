@@ -3,6 +3,19 @@
 import { useCallback, type KeyboardEvent, type ReactNode } from "react";
 import { useLocation, useNavigate } from "react-router-dom";
 
+/** Replace the query string and keep the tab (the hash): `setSearchParams` would drop it. */
+export function useSetQuery(): (params: URLSearchParams) => void {
+  const location = useLocation();
+  const navigate = useNavigate();
+  return useCallback(
+    (params: URLSearchParams) => {
+      const search = params.toString();
+      navigate({ search: search ? `?${search}` : "", hash: location.hash }, { replace: true });
+    },
+    [navigate, location.hash],
+  );
+}
+
 /** The tab the hash names (the first one when it names none) and a way to choose another. */
 export function useHashTab<T extends string>(tabs: readonly T[]): [T, (tab: T) => void] {
   const location = useLocation();

@@ -1,7 +1,8 @@
 // The one fetch-with-abort hook of part 2's pages: a call that depends on a few values, its answer,
 // its failure and a way to try again. Each change of `deps` aborts the call in flight, so an old
-// answer never lands on a newer screen.
-import { useCallback, useEffect, useState } from "react";
+// answer never lands on a newer screen; `reload` keeps the answer on screen until the new one comes
+// (a page refreshing after a write does not flash back to "Loading").
+import { useCallback, useEffect, useRef, useState } from "react";
 
 export interface Fetched<T> {
   /** null until the first answer (and again while a different `deps` loads). */
@@ -16,10 +17,13 @@ export function useApi<T>(call: (signal: AbortSignal) => Promise<T>, deps: reado
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [attempt, setAttempt] = useState(0);
+  const shown = useRef<readonly unknown[] | null>(null);
 
   useEffect(() => {
     const controller = new AbortController();
-    setData(null);
+    const same = shown.current !== null && shown.current.length === deps.length && shown.current.every((d, i) => Object.is(d, deps[i]));
+    shown.current = deps;
+    if (!same) setData(null);
     setError(null);
     call(controller.signal).then(
       (answer) => !controller.signal.aborted && setData(answer),

@@ -1,6 +1,6 @@
 // The data-flow graph drawn as SVG: runs as squares, data as circles, edges left to right as dagre
 // laid them out. Drag to pan, wheel or buttons to zoom; each node is a link (click to open) and, while
-// its neighbours are not all shown, carries a ＋ button that asks for them.
+// its neighbours are not all shown, carries a + button that asks for them.
 import { useEffect, useLayoutEffect, useMemo, useRef, useState, type PointerEvent, type WheelEvent } from "react";
 import { useNavigate } from "react-router-dom";
 import { SHAPE, layoutInput, lineageNodeHref, nodeLabel, shapeOf, shortLabel, type FlowGraph } from "./graphModel";
@@ -16,14 +16,14 @@ interface View {
 const MIN_K = 0.15;
 const MAX_K = 3;
 /** The first view is never smaller than this, so labels can be read; the rest is a drag away. */
-const READABLE_K = 0.7;
+const READABLE_K = 0.85;
 
 const path = (points: Point[]) => points.map((p, i) => `${i ? "L" : "M"}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" ");
 
 interface Props {
   graph: FlowGraph;
   onExpand: (key: string) => void;
-  /** The node being expanded now (its ＋ spins). */
+  /** The node being expanded now (its + spins). */
   busy: string | null;
   /** Called once the graph is on screen (after the browser painted it). */
   onDrawn?: () => void;
@@ -99,7 +99,7 @@ export function LineageGraph({ graph, onExpand, busy, onDrawn }: Props) {
     <div className="lineage-canvas">
       <div className="lineage-tools" role="toolbar" aria-label={lineageEn.title}>
         <button type="button" onClick={() => zoom(1.25)} aria-label={lineageEn.zoomIn}>
-          ＋
+          +
         </button>
         <button type="button" onClick={() => zoom(0.8)} aria-label={lineageEn.zoomOut}>
           −

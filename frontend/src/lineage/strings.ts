@@ -19,5 +19,5 @@ export const lineageEn = {
   hidden: (n: number) => `${n.toLocaleString("en")} ${n === 1 ? "neighbour is" : "neighbours are"} not shown: you may not view ${n === 1 ? "it" : "them"}.`,
   truncated: "The graph is cut at 5,000 nodes.",
   legend: { run: "Run", data: "Artifact, model or dataset version", expandable: "More next to it" },
-  help: "Drag to move, scroll to zoom; click a node to open it, its ＋ to show its neighbours.",
+  help: "Drag to move, scroll to zoom; click a node to open it, its + to show its neighbours.",
 };
