@@ -288,3 +288,25 @@ def test_planning_many_transfers_costs_no_query_per_blob_and_no_bucket_request_p
     plans = answer.json()["transfers"]
     assert len(plans) == 500 and all(len(p["urls"]) == 1 and p["upload_id"] is None for p in plans.values())
     assert s3_store.multipart_uploads() == []  # small files are one PUT each: presigned locally
+
+
+def test_an_archive_upload_stores_its_files_in_the_bucket_and_opens_no_transfer(
+    alice: Any, api: Any, s3_store: Bucket
+) -> None:
+    import io
+    import zipfile
+
+    big = os.urandom(PART + 10)
+    body = io.BytesIO()
+    with zipfile.ZipFile(body, "w") as archive:
+        archive.writestr("weights.bin", big)
+        archive.writestr("notes.txt", "hello")
+    answer = api(alice).generic(
+        "POST",
+        f"/api/v1/uploads/archive?kind=Artifact&parent={root(alice).pk}&name=zipped",
+        body.getvalue(),
+        content_type="application/octet-stream",
+    )
+    assert answer.status_code == 201, answer.content
+    assert s3_store.read(blobs.storage_name(sha(big))) == big
+    assert s3_store.multipart_uploads() == [] and s3_store.keys("incoming/") == []

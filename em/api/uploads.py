@@ -148,9 +148,9 @@ class UploadCreateView(APIView):
         if started.upload is None:
             assert started.skipped is not None  # noqa: S101  # start_upload returns one or the other
             return _skipped(request, started.skipped)
+        plans = transfers.plans(request.user, started.sizes)  # with S3: presigned URLs, once the session is durable
         return Response(
-            {"id": started.upload.pk, "missing": started.missing, "transfers": started.transfers},
-            status=status.HTTP_201_CREATED,
+            {"id": started.upload.pk, "missing": started.missing, "transfers": plans}, status=status.HTTP_201_CREATED
         )
 
 

@@ -36,7 +36,7 @@ from em.models import (
 )
 from em.services.lineage import edges as lineage_edges
 
-from . import blobs, lookup, paths, transfers
+from . import blobs, lookup, paths
 from .identity import bundle_identity, same_bundle
 from .nodes import create_node
 from .trash import free_name, trash_node
@@ -62,8 +62,8 @@ class Started:
     upload: Upload | None
     missing: list[str]
     skipped: Node | None = None
-    # digest → presigned transfer plan of each missing blob when the store is S3 (em.services.transfers)
-    transfers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # digest → size of each missing blob: what a presigned transfer is planned by (em.services.transfers)
+    sizes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -233,8 +233,7 @@ def start_upload(
     lineage: Any = None,
 ) -> Started:
     """Check an announced upload and open its session; nothing is written when anything is wrong
-    (folders `make_folder` would create included). With S3 the answer carries a presigned transfer plan
-    for each missing blob, made once the session is durable."""
+    (folders `make_folder` would create included)."""
     name = validate_name(name)
     clean_metadata, clean_lineage = _metadata(metadata), _lineage(lineage)
     entries = validate_files(files)
@@ -262,7 +261,7 @@ def start_upload(
             files=entries,
         )
     sizes = {e["sha256"]: e["size"] for e in entries if e["sha256"] not in stored}
-    return Started(upload, list(sizes), transfers=transfers.plans(by, sizes))
+    return Started(upload, list(sizes), sizes=sizes)
 
 
 def manifest_for(entries: list[dict[str, Any]]) -> Manifest:
