@@ -167,3 +167,28 @@ def test_history_pages_and_the_sampled_interval(key_client, alice):
     ).json()["metrics"]
     assert [point["step"] for point in ranged] == list(range(10, 20))
     assert client.get(f"{API}/metrics/get-history-bulk-interval", {"run_ids": [str(run.pk)]}).status_code == 404
+
+
+def test_a_refused_batch_writes_nothing(key_client, alice):
+    client = key_client(alice)
+    run = make_run(folder(root(alice), "e"), "r").node
+    body = {
+        "run_id": str(run.pk),
+        "params": [{"key": "lr", "value": "0.1"}],
+        "metrics": [{"key": "loss", "value": 1.0, "timestamp": 0, "step": 0}],
+        "tags": [{"key": "bad\u0000key", "value": "v"}],
+    }
+    assert post(client, "runs/log-batch", body).json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    fetched = client.get(f"{API}/runs/get", {"run_id": str(run.pk)}).json()["run"]["data"]
+    assert fetched["params"] == [] and fetched["metrics"] == []
+
+
+def test_reads_of_the_default_experiment_make_nothing(key_client, alice):
+    reader = key_client(alice, scope="read")
+    assert reader.get(f"{API}/experiments/get", {"experiment_id": "0"}).status_code == 404
+    assert not Node.objects.filter(name="Default").exists()
+    writer = key_client(alice)
+    run = post(writer, "runs/create", {"experiment_id": "0", "run_name": "r"}).json()["run"]
+    default = Node.objects.get(name="Default")
+    assert run["info"]["experiment_id"] == str(default.pk) and default.parent_id == root(alice).pk
+    assert reader.get(f"{API}/experiments/get", {"experiment_id": "0"}).json()["experiment"]["name"] == "Default"

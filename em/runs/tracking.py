@@ -117,6 +117,18 @@ def log_points(*, run: Run | Access, batch: Mapping[str, Points], by: Any) -> in
     return sum(len(points.values) for points in batch.values())
 
 
+def log_batch(
+    *, run: Run | Access, params: Mapping[str, str], tags: Mapping[str, str], points: Mapping[str, Points], by: Any
+) -> None:
+    """Params, tags and metric points of one call in one transaction: a refused part writes nothing."""
+    with transaction.atomic():
+        log_params(run=run, params=params, by=by)
+        if tags:
+            set_tags(run=run, tags=tags, by=by)
+        if points:
+            log_points(run=run, batch=points, by=by)
+
+
 def set_tags(*, run: Run | Access, tags: Mapping[str, str], by: Any) -> None:
     """Add or change several tags in one transaction; each is checked before any is written."""
     run = editable(run, by)

@@ -21,6 +21,7 @@ from em import access, errors
 from em.access import Access, Level
 from em.api.uploads import AnyAccept, _body, _content_length
 from em.models import Kind
+from em.runs import tracking
 from em.services import blobs, node_files
 
 from . import shapes
@@ -98,11 +99,10 @@ class ArtifactListView(MlflowView):
         params = self.params()
         proof = run_access(self, text(params, "run_id", "run_uuid"))
         folder = text(params, "path", required=False).strip("/")
-        parent = proof.node.parent
-        experiment = parent.pk if parent is not None else proof.node.pk
+        experiment = tracking.folders_of([proof.node])[proof.node.pk]
         return Response(
             {
-                "root_uri": shapes.run_artifact_uri(experiment, proof.node.pk),
+                "root_uri": shapes.run_artifact_uri(experiment.pk, proof.node.pk),
                 "files": listing(proof.node, folder, relative=False),
             }
         )

@@ -30,9 +30,10 @@ def path_of_name(user: Any, name: str) -> str:
     return name if name.startswith("/") else f"/{user.get_username()}/{name}"
 
 
-def folder_by_id(checker: Checker, experiment_id: str, *, need: Level = Level.VIEW, make: bool = True) -> Access:
+def folder_by_id(checker: Checker, experiment_id: str, *, need: Level = Level.VIEW, make: bool = False) -> Access:
     """The folder an experiment id names; "0" (MLflow's default experiment) is the caller's `Default`
-    folder, made on first use. A run, a hidden folder and nothing at all are alike RESOURCE_DOES_NOT_EXIST."""
+    folder, made on first use by a write (`make`; a read never writes, so a read-only key makes nothing).
+    A run, a hidden folder and nothing at all are alike RESOURCE_DOES_NOT_EXIST."""
     if experiment_id == "0":
         return lookup.locate(checker, path_of_name(checker.user, shapes.DEFAULT_EXPERIMENT), need=need, make=make)
     found = lookup.locate(checker, experiment_id, need=need) if is_uuid(experiment_id) else None

@@ -46,7 +46,7 @@ def _update(proof: Access, by: Any, **changes: Any) -> Node:
 class LoggedModelCreateView(MlflowView):
     def post(self, request: Request) -> Response:
         params = self.params()
-        folder = folder_by_id(self.checker, text(params, "experiment_id"), need=Level.EDIT)
+        folder = folder_by_id(self.checker, text(params, "experiment_id"), need=Level.EDIT, make=True)
         name = text(params, "name", required=False) or "model"
         source = text(params, "source_run_id", required=False)
         run = run_access(self, source, Level.EDIT) if source else None

@@ -86,7 +86,8 @@ class RunCreateView(MlflowView):
         if parent_id:
             parent = run_access(self, parent_id, Level.EDIT).node
         else:
-            parent = folder_by_id(self.checker, text(params, "experiment_id", required=False, default="0")).node
+            experiment_id = text(params, "experiment_id", required=False, default="0")
+            parent = folder_by_id(self.checker, experiment_id, need=Level.EDIT, make=True).node
         name = text(params, "run_name", required=False) or tags.get(shapes.RUN_NAME_TAG) or "run"
         tags.setdefault(shapes.RUN_NAME_TAG, name)
         run = tracking.start_run(
@@ -218,12 +219,7 @@ class LogBatchView(MlflowView):
                 f"A batch holds at most {MAX_METRICS_PER_BATCH} metrics, {MAX_PARAMS_PER_BATCH} params and "
                 f"{MAX_TAGS_PER_BATCH} tags."
             )
-        batch = _points(metrics)
-        tracking.log_params(run=proof, params=logged, by=request.user)
-        if tags:
-            tracking.set_tags(run=proof, tags=tags, by=request.user)
-        if batch:
-            tracking.log_points(run=proof, batch=batch, by=request.user)
+        tracking.log_batch(run=proof, params=logged, tags=tags, points=_points(metrics), by=request.user)
         return Response({})
 
 
