@@ -1,7 +1,7 @@
 // The run endpoints, over the portal's one API client (session cookie, CSRF header, ApiError).
 import { api, queryString, type Page } from "../api";
 import type { KnownKeys } from "./filterKeys";
-import type { CompareResult, FileEntry, History, LogPage, RunDetail, RunRow } from "./types";
+import type { CompareResult, FileEntry, LogPage, RunDetail, RunRow } from "./types";
 
 export interface SearchQuery {
   filter?: string;
@@ -48,18 +48,8 @@ export const deleteTag = (id: string, key: string) => api<void>(tagPath(id, key)
 
 export type XFetch = "step" | "timestamp";
 
-export const metricHistory = (id: string, key: string, maxPoints: number, x: XFetch, signal?: AbortSignal) =>
-  api<History>(`/runs/${id}/metrics/${key.split("/").map(encodeURIComponent).join("/")}`, {
-    query: { max_points: maxPoints, x },
-    signal,
-  });
-
-export const histories = (runs: string[], keys: string[], maxPoints: number, x: XFetch, signal?: AbortSignal) =>
-  api<{ series: History[] }>("/metrics/history", {
-    method: "POST",
-    body: { runs, keys, max_points: maxPoints, x },
-    signal,
-  });
+// Histories travel in the compact form (application/vnd.em.history), read into typed arrays.
+export { histories, metricHistory } from "./historyWire";
 
 export const runLog = (id: string, offset: number, limit: number, q: string, signal?: AbortSignal) =>
   api<LogPage>(`/runs/${id}/log`, { query: { offset, limit, q }, signal });
