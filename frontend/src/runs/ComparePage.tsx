@@ -5,10 +5,10 @@
 // when that section scrolls into view).
 import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
-import { EmptyState, ErrorState, Loading, formatDate } from "../components";
+import { EmptyState, ErrorState, Loading } from "../components";
 import { compareRuns, histories } from "./api";
 import { cellText, fetchAxis, visibleRows } from "./chartData";
-import { formatDuration } from "./format";
+import { formatDuration, formatShortTime } from "./format";
 import { completeRows, numericColumns, overlay, type NumericColumn } from "./compareData";
 import { ChartControls, type ChartOptions } from "./MetricsTab";
 import { PlotlyChart } from "./PlotlyChart";
@@ -30,7 +30,7 @@ export function runColor(slot: number, count: number): string {
 /** A compare cell as people read it: dates for start/end, durations, numbers rounded (full on hover). */
 function attributeText(key: string, value: unknown): string {
   if (value === null || value === undefined) return "—";
-  if ((key === "start" || key === "end") && typeof value === "string") return formatDate(value);
+  if ((key === "start" || key === "end") && typeof value === "string") return formatShortTime(value);
   if (key === "duration" && typeof value === "number") return formatDuration(value);
   return cellText(value);
 }
@@ -117,7 +117,13 @@ function CompareTable(props: { title: string; runs: RunRow[]; rows: CompareRow[]
                   {row.values.map((v, i) => (
                     <td
                       key={i}
-                      className={typeof v === "number" || (v !== null && typeof v === "object") ? "num" : undefined}
+                      className={
+                        row.key === "path" && title === c.attributes
+                          ? "folder-cell"
+                          : typeof v === "number" || (v !== null && typeof v === "object")
+                            ? "num"
+                            : undefined
+                      }
                       title={v !== null && v !== undefined ? (typeof v === "object" ? JSON.stringify(v) : String(v)) : undefined}
                     >
                       {attributeText(title === c.attributes ? row.key : "", v)}

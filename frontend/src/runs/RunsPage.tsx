@@ -261,7 +261,7 @@ export function RunsPage() {
           const where = row.path.slice(0, row.path.lastIndexOf("/")) || "/";
           return (
             <span className="mono folder-cell" title={row.path}>
-              {where}
+              <bdi>{where}</bdi>
             </span>
           );
         },

@@ -33,3 +33,12 @@ export function formatBytes(bytes: number): string {
 export function quoteKey(key: string): string {
   return /^[^\s()`'",=!<>]+$/.test(key) ? key : `\`${key}\``;
 }
+
+/** `2026-12-01 05:07` in local time: a start or end that fits a narrow, aligned column. */
+export function formatShortTime(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
