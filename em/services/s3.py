@@ -176,9 +176,17 @@ def open_object(key: str) -> BinaryIO:
     return cast(BinaryIO, _client().get_object(Bucket=bucket(), Key=key)["Body"])
 
 
-def copy(source_key: str, target_key: str) -> None:
-    """Copy inside the bucket (no byte passes through EM); boto3 switches to a multipart copy above 5 GB."""
-    _client().copy({"Bucket": bucket(), "Key": source_key}, bucket(), target_key)
+MAX_SINGLE_COPY = 5 * 1024**3  # S3's CopyObject limit
+
+
+def copy(source_key: str, target_key: str, size: int) -> None:
+    """Copy inside the bucket (no byte passes through EM): one CopyObject up to 5 GiB, above that boto3's
+    multipart copy (which for smaller objects only adds requests: a part per 8 MB)."""
+    source = {"Bucket": bucket(), "Key": source_key}
+    if size <= MAX_SINGLE_COPY:
+        _client().copy_object(CopySource=source, Bucket=bucket(), Key=target_key)
+    else:
+        _client().copy(source, bucket(), target_key)
 
 
 def delete(key: str) -> None:

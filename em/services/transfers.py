@@ -115,7 +115,7 @@ def finish(
 
     def store(name: str) -> str:
         saved = s3.storage_available_name(name)
-        s3.copy(key, s3.key_of(saved))
+        s3.copy(key, s3.key_of(saved), size)
         return saved
 
     blob = blobs.settle(
