@@ -16,6 +16,9 @@ stored already (one copy in storage however many owners). Partial files are per 
 one can complete another user's upload by sending its last bytes. Node permissions are checked above
 this layer: a blob's bytes are read only through a manifest on a node the caller may view.
 `collect_garbage` frees what no node references any more.
+
+With an S3 store a client may instead send a blob's bytes straight to the bucket (`em.services.transfers`);
+they are verified there and recorded by the same `settle` as bytes received here.
 """
 
 from __future__ import annotations

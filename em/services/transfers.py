@@ -13,6 +13,8 @@ Why read it back rather than trust an S3 checksum: S3 has no whole-object SHA-25
 `x-amz-checksum-sha256` at all (moto, used by the tests, ignores it) — hashing the stored bytes is the one
 proof that holds on every store, and the bytes travel bucket → server, never client → web tier. A wrong
 digest deletes the incoming object and is refused (DigestMismatch): nothing is stored, owned or lost.
+The check runs in the completion request itself, so its answer is final (no state to poll); its cost is
+one read of the file from the bucket by the web process (docs/deploy.md "S3" sizes the timeout for it).
 """
 
 from __future__ import annotations
