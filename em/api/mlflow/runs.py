@@ -54,7 +54,10 @@ def present_runs(nodes: list[Node]) -> list[dict[str, Any]]:
     folders = tracking.folders_of(nodes)
     outputs: dict[Any, list[Any]] = defaultdict(list)
     for run_id, model_id in LineageEdge.objects.filter(
-        run_id__in=[n.pk for n in nodes], direction=LineageEdge.Direction.OUTPUT, other__extra__has_key="mlflow"
+        run_id__in=[n.pk for n in nodes],
+        direction=LineageEdge.Direction.OUTPUT,
+        other__extra__has_key="mlflow",
+        other__deleted_at__isnull=True,
     ).values_list("run_id", "other_id"):
         outputs[run_id].append(model_id)
     return [shapes.run(node, folders[node.pk], outputs.get(node.pk, ())) for node in nodes]
