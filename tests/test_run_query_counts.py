@@ -6,13 +6,17 @@ The ceilings hold on SQLite and on PostgreSQL (which adds the lock that holds th
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from em.api.json_codec import JSONRenderer
+from em.api.run_detail import run_rows
 from em.models import Node
+from em.runs.selectors import ROW_PREFETCH
 from tests.factories import chain, root
 from tests.run_helpers import make_run
 
@@ -100,3 +104,22 @@ def test_a_search_page_costs_the_same_for_3_and_60_runs(alice, key_client):
         assert answer.json()["count"] == total
         counts.append(count)
     assert counts[0] == counts[1], counts
+
+
+def test_search_rows_read_from_column_values_are_the_rows_read_from_instances(alice, api):
+    """The search builds its rows from plain columns (`runs_by_id`, `RowCells.load`); the run page and
+    compare build them from loaded instances. Both must answer the same RunRow."""
+    exp = chain(root(alice), 1, prefix="exp")[-1]
+    top = make_run(exp, "top", by=alice, hparams={"lr": 0.1, "model": {"depth": 3}}, series={"val.acc": [0.5, 0.7]})
+    make_run(top.node, "inner", by=alice, hparams={"lr": 0.2}, tags={"team": "vision"}, series={"val.acc": [0.9]})
+    answer = api(alice).get(RUNS, {"folder": str(exp.pk), "order_by": "attributes.name"}).json()["results"]
+    nodes = (
+        Node.objects.filter(pk__in=[row["id"] for row in answer])
+        .select_related("run", "owner", "created_by", "editor", "target")
+        .prefetch_related(*ROW_PREFETCH)
+        .order_by("name")
+    )
+    expected = json.loads(JSONRenderer().render(run_rows(user=alice, runs=nodes)))
+    assert [row["name"] for row in answer] == ["inner", "top"]
+    assert answer == expected
+    assert answer[0]["parent_run"] == str(top.node_id) and answer[0]["tags"] == {"team": "vision"}

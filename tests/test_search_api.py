@@ -103,6 +103,7 @@ def test_row_shape(api: Any, alice: Any, trees: dict[str, Node]) -> None:
         "duration": 90.0,
         "source_type": "SDK",
         "source_name": "",
+        "alternative_name": "",
     }
     assert row["params"] == {"lr": "0.01", "optimizer": "adam"}
     assert row["metrics"] == {"val.acc": 0.9}

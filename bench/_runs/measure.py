@@ -183,13 +183,13 @@ def bench_search(people: fixtures.People, sweep: Any, server: Server, repeat: in
     selectors as the API uses them (the page's ids, then their rows with params, metrics, tags and node
     JSON); over HTTP also the total count of matches."""
     from em.api.run_detail import run_rows
-    from em.runs.selectors import runs_by_id, search_runs
+    from em.runs.selectors import RowCells, runs_by_id, search_runs
 
     def select() -> None:
         order = [fixtures.SEARCH_ORDER]
         runs = search_runs(user=people.alice, filter=fixtures.SEARCH_FILTER, folder=sweep, order_by=order)
         page = list(runs.values_list("pk", flat=True)[:100])  # the page's ids first, as the API takes them
-        rows = run_rows(user=people.alice, runs=runs_by_id(page))
+        rows = run_rows(user=people.alice, runs=runs_by_id(page), cells=RowCells.load(page))
         assert len(rows) == 100, len(rows)
 
     client = session(people.key)

@@ -45,6 +45,7 @@ MLFLOW_REQUIREMENTS = ("mlflow>=3,<4", "psycopg[binary]")
 MLFLOW_BATCH = 1000  # MLflow's MAX_METRICS_PER_BATCH
 MLFLOW_HISTORY_PAGE = 25_000  # what MlflowClient.get_metric_history asks for per page
 INGEST_POINTS = 100_000
+EM_THREADS = 8
 SAMPLED = 1000
 # MLflow compares params as strings only (=, !=, LIKE), so the filter is one both languages read the same.
 FILTER = "params.optimizer = 'adam' AND params.batch_size = '64' AND metrics.`val.accuracy` > 0.6"
@@ -280,9 +281,14 @@ class EmSide:
         return ingest
 
     def history(self, run_id: str, max_points: int = INGEST_POINTS) -> int:
-        """The whole series by default: the endpoint returns up to `max_points` points (1,000 if unsaid)."""
+        """The whole series by default (the endpoint returns up to `max_points` points, 1,000 if unsaid), in
+        the compact form the SDK and the portal ask for, read as the SDK reads it."""
+        from em.client.sdk.history import ACCEPT, decode
+
         query = {"max_points": max_points}
-        return len(ok(self.http.get(f"{self.url}/runs/{run_id}/metrics/train.loss", params=query)).json()["value"])
+        url = f"{self.url}/runs/{run_id}/metrics/train.loss"
+        answer = ok(self.http.get(url, params=query, headers={"Accept": ACCEPT}))
+        return len(decode(answer.content)[0]["value"])
 
     def search(self) -> list[float]:
         query = {"filter": FILTER, "folder": str(self.searched.pk), "order_by": ORDER, "page_size": 100}
@@ -405,7 +411,8 @@ def run(args: Namespace, people: fixtures.People, collector: Any) -> str:
     results: dict[str, dict[str, float]] = {}
 
     def em() -> list[Result]:
-        server = start_em(REPO)
+        # Threads as deploy/gunicorn.conf.py runs it in production; two processes, as MLflow gets.
+        server = start_em(REPO, workers=2, threads=EM_THREADS)
         try:
             side = EmSide(server, people, searched)
             results["em"] = measure_side(side, specs, args.create_clients, args.repeat)

@@ -12,14 +12,17 @@ from em import access
 from em.api.serializers import present
 from em.models import MetricSeries, Node, Run
 from em.runs.compare import summary
+from em.runs.selectors import RowCells
 from em.services.lineage import run_lineage
 from em.services.lineage.edges import DIRECTIONS
 
 
-def run_rows(*, user: Any, runs: Iterable[Node]) -> list[dict[str, Any]]:
+def run_rows(*, user: Any, runs: Iterable[Node], cells: RowCells | None = None) -> list[dict[str, Any]]:
     """RunRow payloads (docs/runs-api.md) for nodes loaded with `runs_by_id` (or with `ROW_PREFETCH`):
-    node JSON plus the run's summary, params (text as written), latest metric values and tags."""
+    node JSON plus the run's summary, params (text as written), latest metric values and tags, from
+    `cells` (`RowCells.load`) or else from the runs' loaded relations."""
     nodes = list(runs)
+    cells = cells or RowCells.of_runs(node.run for node in nodes)
     rows = present(user, nodes)
     nesting = parent_runs(nodes)
     for node, row in zip(nodes, rows, strict=True):
@@ -35,9 +38,9 @@ def run_rows(*, user: Any, runs: Iterable[Node]) -> list[dict[str, Any]]:
             "source_name": run.source_name,
             "alternative_name": run.alternative_name,  # the bundle folder's name: tells same-named runs apart
         }
-        row["params"] = {p.key: p.value for p in run.params.all()}
-        row["metrics"] = {m.key: m.latest for m in run.metrics.all()}
-        row["tags"] = {t.key: t.value for t in run.tags.all()}
+        row["params"] = cells.params.get(node.pk, {})
+        row["metrics"] = cells.metrics.get(node.pk, {})
+        row["tags"] = cells.tags.get(node.pk, {})
     return rows
 
 

@@ -33,7 +33,7 @@ from em.api.run_detail import run_rows
 from em.api.serializers import NodeSerializer
 from em.models import NodeQuerySet
 from em.runs.keys import known_keys
-from em.runs.selectors import counted_ids, export_batches, run_keys, runs_by_id, search_runs
+from em.runs.selectors import RowCells, counted_ids, export_batches, run_keys, runs_by_id, search_runs
 from em.services import lookup
 from em.strict import StrictSerializer
 
@@ -157,7 +157,9 @@ class RunSearchView(APIView):
             paginator.django_paginator_class = _CountingPaginator
             pages = counted_ids(runs)
         ids = paginator.paginate_queryset(pages, request, view=self)
-        return paginator.get_paginated_response(run_rows(user=request.user, runs=runs_by_id(ids or [])))
+        page = list(ids or [])
+        rows = run_rows(user=request.user, runs=runs_by_id(page), cells=RowCells.load(page))
+        return paginator.get_paginated_response(rows)
 
 
 class CSVRenderer(BaseRenderer):
