@@ -1,7 +1,7 @@
 // The search's charts: final value per trial with the best-so-far line, parallel coordinates of the
 // parameters against the objective (filtered to the top share of trials), durations, and the
 // intermediate values of the trials. Drawn with the run pages' chart components (uPlot, plotly).
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { alignSeries, type Num } from "../runs/chartData";
 import { PlotlyChart } from "../runs/PlotlyChart";
 import { PALETTE, UPlotChart } from "../runs/UPlotChart";
@@ -60,7 +60,9 @@ export function SearchCharts({ search, charts, onReady }: { search: Search; char
         </figure>
         <figure className="chart-card" data-chart="durations">
           <figcaption>{t.durationsChart}</figcaption>
-          <PlotlyChart data={durations} layout={durationsLayout} label={t.durationsChart} />
+          <WhenVisible height="280px">
+            <PlotlyChart data={durations} layout={durationsLayout} label={t.durationsChart} />
+          </WhenVisible>
         </figure>
         <figure className="chart-card chart-wide" data-chart="parallel">
           <figcaption>
@@ -76,11 +78,39 @@ export function SearchCharts({ search, charts, onReady }: { search: Search; char
               </select>
             </label>
           </figcaption>
-          <PlotlyChart data={parallel} layout={parallelLayout} label={t.parallelChart} />
+          <WhenVisible height="380px">
+            <PlotlyChart data={parallel} layout={parallelLayout} label={t.parallelChart} />
+          </WhenVisible>
         </figure>
-        <IntermediateChart search={search} total={search.progress.trials} />
+        <WhenVisible height="300px" wide>
+          <IntermediateChart search={search} total={search.progress.trials} />
+        </WhenVisible>
       </div>
     </section>
+  );
+}
+
+/**
+ * Its children once it comes near the screen. Plotly's figures (parallel coordinates draw with WebGL)
+ * and the intermediate values' requests cost seconds on a slow machine; below the fold they must not
+ * hold up the table and the first chart.
+ */
+function WhenVisible({ height, wide, children }: { height: string; wide?: boolean; children: ReactNode }) {
+  const box = useRef<HTMLDivElement>(null);
+  const [near, setNear] = useState(false);
+  useEffect(() => {
+    const el = box.current;
+    if (!el || near) return;
+    const observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && setNear(true), {
+      rootMargin: "100px",
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [near]);
+  return (
+    <div ref={box} className={wide ? "when-visible chart-wide" : "when-visible"} style={near ? undefined : { minHeight: height }}>
+      {near ? children : null}
+    </div>
   );
 }
 
