@@ -105,7 +105,7 @@ def test_an_optuna_study_recorded_live_shows_its_best_trial(open_portal, alice, 
     detail.get_by_role("link", name="best-bowl").click()
     page.wait_for_url(re.compile(r"/runs/[0-9a-f-]+"))
     run = Run.objects.get(node__name="best-bowl", node__deleted_at=None)
-    assert run.node.parent.name == "searches"
+    assert run.node.parent is not None and run.node.parent.name == "searches"
     assert page.url.endswith(f"/runs/{run.node_id}")
 
 

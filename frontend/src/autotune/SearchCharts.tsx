@@ -1,13 +1,14 @@
 // The search's charts: final value per trial with the best-so-far line, parallel coordinates of the
 // parameters against the objective (filtered to the top share of trials), durations, and the
-// intermediate values of the trials. Drawn with the run pages' chart components (uPlot, plotly).
+// intermediate values of the trials. Drawn with the run pages' chart components: uPlot for the lines,
+// plotly (several MB, loaded when first scrolled to) for parallel coordinates only.
 import { useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { alignSeries, type Num } from "../runs/chartData";
 import { PlotlyChart } from "../runs/PlotlyChart";
 import { PALETTE, UPlotChart } from "../runs/UPlotChart";
 import { getTrial, listTrials, type Charts, type Search, type TrialDetail } from "./api";
 import { autotuneEn as t } from "./strings";
-import { paramKeys, parallelDimensions, topTrials, valuesSeries } from "./trialStats";
+import { durationSeries, paramKeys, parallelDimensions, topTrials, valuesSeries } from "./trialStats";
 
 const TOP = [100, 50, 25, 10, 5];
 /** Trials whose intermediate values are drawn at first (the best ones); the rest on request. */
@@ -32,20 +33,12 @@ export function SearchCharts({ search, charts, onReady }: { search: Search; char
       },
     ];
   }, [charts, goal, top, keys]);
-  const durations = useMemo(
-    () => [
-      {
-        type: "bar",
-        x: charts.durations.trial,
-        y: charts.durations.seconds,
-        marker: { color: charts.durations.status.map((s) => STATUS_COLOUR[s] ?? "#6b7280") },
-        hovertext: charts.durations.status,
-      },
-    ],
-    [charts],
+  const durations = useMemo(() => durationSeries(charts), [charts]);
+  const durationLines = useMemo(
+    () => durations.labels.map((status) => ({ label: status, color: STATUS_COLOUR[status] ?? "#6b7280" })),
+    [durations],
   );
   const parallelLayout = useMemo(() => ({ height: 380 }), []);
-  const durationsLayout = useMemo(() => ({ height: 280, xaxis: { title: { text: t.col.id } }, yaxis: { title: { text: "s" } } }), []);
   useEffect(() => {
     if (values[0].length === 0) onReady(); // nothing to draw: the page is complete without it
   }, [values, onReady]);
@@ -60,9 +53,7 @@ export function SearchCharts({ search, charts, onReady }: { search: Search; char
         </figure>
         <figure className="chart-card" data-chart="durations">
           <figcaption>{t.durationsChart}</figcaption>
-          <WhenVisible height="280px">
-            <PlotlyChart data={durations} layout={durationsLayout} label={t.durationsChart} />
-          </WhenVisible>
+          <UPlotChart data={durations.data} series={durationLines} xLabel={t.col.id} />
         </figure>
         <figure className="chart-card chart-wide" data-chart="parallel">
           <figcaption>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Charts } from "./api";
-import { flattenParams, orderFor, paramKeys, parallelDimensions, progressFractions, topTrials } from "./trialStats";
+import { durationSeries, flattenParams, orderFor, paramKeys, parallelDimensions, progressFractions, topTrials } from "./trialStats";
 
 const charts: Charts = {
   objective: { metric: "acc", goal: "maximize" },
@@ -43,5 +43,18 @@ describe("trial stats", () => {
   it("writes order_by", () => {
     expect(orderFor("metrics.value", true)).toBe("metrics.value DESC");
     expect(orderFor("params.lr", false)).toBe("params.lr ASC");
+  });
+});
+
+describe("durations", () => {
+  it("splits durations by status so each line joins trials of one status", () => {
+    expect(durationSeries(charts)).toEqual({
+      labels: ["Succeeded", "Pruned"],
+      data: [
+        [0, 1, 2, 3],
+        [10, 20, undefined, null],
+        [undefined, undefined, 5, undefined],
+      ],
+    });
   });
 });

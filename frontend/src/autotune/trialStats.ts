@@ -82,3 +82,17 @@ export function valuesSeries(charts: Charts): number[][] {
 export function orderFor(key: string, descending: boolean): string {
   return `${key} ${descending ? "DESC" : "ASC"}`;
 }
+
+const DURATION_STATUSES = ["Succeeded", "Pruned", "Failed"];
+
+/**
+ * The durations chart's columns: trial number, then one series per status (Succeeded, Pruned,
+ * Failed). A trial of another status is `undefined` in a series, so each line joins its own trials;
+ * a trial still running has no duration (null) and leaves a gap.
+ */
+export function durationSeries(charts: Charts): { labels: string[]; data: (number | null | undefined)[][] } {
+  const d = charts.durations;
+  const labels = DURATION_STATUSES.filter((status) => d.status.includes(status));
+  const columns = labels.map((status) => d.seconds.map((s, i) => (d.status[i] === status ? s : undefined)));
+  return { labels, data: [d.trial, ...columns] };
+}
