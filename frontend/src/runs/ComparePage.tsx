@@ -139,8 +139,10 @@ function CompareTable(props: { title: string; runs: RunRow[]; rows: CompareRow[]
   );
 }
 
-/** Renders its children once they come near the viewport: plotly (several MB) is not fetched, parsed or
- * run while the tables and the first charts are drawing. */
+const PLOTS_AFTER_MS = 2500; // the plots load by then anyway, once the first charts have had the network and CPU
+
+/** Renders its children once they come near the viewport, or a little after the page opened: plotly
+ * (several MB) is not fetched, parsed or run while the tables and the first charts are drawing. */
 function WhenVisible({ children }: { children: React.ReactNode }) {
   const box = useRef<HTMLDivElement>(null);
   const [seen, setSeen] = useState(false);
@@ -151,7 +153,11 @@ function WhenVisible({ children }: { children: React.ReactNode }) {
       rootMargin: "200px",
     });
     observer.observe(el);
-    return () => observer.disconnect();
+    const later = window.setTimeout(() => setSeen(true), PLOTS_AFTER_MS);
+    return () => {
+      observer.disconnect();
+      window.clearTimeout(later);
+    };
   }, [seen]);
   return <div ref={box}>{seen ? children : <div className="compare-section placeholder" style={{ minHeight: "6rem" }} />}</div>;
 }
