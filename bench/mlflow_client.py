@@ -12,9 +12,10 @@ the client pages it); search the runs with a three-term filter, first 100 by a m
 EM (gunicorn, 2 workers, its MLflow layer; the client sends an EM API key as MLFLOW_TRACKING_TOKEN) and
 the MLflow tracking server (2 workers, installed into its own virtual environment by
 bench/_runs/mlflow_compare.py, kept between runs) store into the same PostgreSQL server: EM into the
-database the URL names (DROPPED and created afresh; its name must contain "bench"), MLflow into
-`mlflow_bench`. The sides run one after the other, never at once (they share the two cores). The client
-runs in a child process (`--workload`) with the same code for both; only the URI and token differ.
+database the URL names (DROPPED and created afresh; its name must contain "bench"), MLflow into one of
+its own named after it (`mlflow_database_url` there). The sides run one after the other, never at once
+(they share the two cores). The client runs in a child process (`--workload`) with the same code for
+both; only the URI and the token differ.
 
 By default a table is printed (each measure, both sides, EM/MLflow and which is faster); `--json` prints
 one object per line: `{"name", "value", "unit", "budget", "better"}`. The exit status is 1 when a side
