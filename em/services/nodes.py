@@ -12,6 +12,7 @@ a refused operation changes nothing.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -30,6 +31,7 @@ from .validation import validate_description, validate_extra, validate_labels, v
 _POSITION = ("path", "depth", "parent_id", "owner_id", "deleted_at", "trashed")
 # Creators that picked the same free path at once: each loser picks again, after the winner committed.
 PATH_TRIES = 64
+PATH_SPREAD = 64
 # Moves of a parent that land between reading it and locking its place before a create gives up (409).
 PLACE_TRIES = 5
 
@@ -192,10 +194,15 @@ def _insert_child(parent: Node, **fields: Any) -> Node:
     Creators in one folder do not wait for each other, so two may pick the same path: the database's
     unique path makes the second wait for the first to commit and then fail, and it picks again, now
     seeing the first one's path. A name taken meanwhile the same way is a NameClash, as when it was
-    taken before.
+    taken before. A creator that lost once picks a little further on, at random (`PATH_SPREAD`): when
+    many create in one folder at once, the losers would otherwise all pick the next path together and
+    queue behind one another's commits again; a few unused positions cost nothing.
     """
-    for _ in range(PATH_TRIES):
-        node = Node(parent=parent, path=child_path(parent), depth=parent.depth + 1, owner_id=parent.owner_id, **fields)
+    for attempt in range(PATH_TRIES):
+        path = child_path(parent)
+        if attempt:
+            path = _spread(path)
+        node = Node(parent=parent, path=path, depth=parent.depth + 1, owner_id=parent.owner_id, **fields)
         if Node._meta.get_field("owner").is_cached(parent):
             node.owner = parent.owner  # already loaded: the answer names the owner without a query
         try:
@@ -210,6 +217,14 @@ def _insert_child(parent: Node, **fields: Any) -> Node:
             continue
         return node
     raise errors.Conflict("Too many nodes are being created in this folder at once; try again.")
+
+
+def _spread(path: str) -> str:
+    """`path` moved a random few positions on among its siblings (as it is when it would pass the last)."""
+    try:
+        return path[: -tree.STEP] + tree.encode(tree.decode(path[-tree.STEP :]) + secrets.randbelow(PATH_SPREAD))
+    except ValueError:
+        return path
 
 
 def _constraint(exc: IntegrityError) -> str | None:
