@@ -21,6 +21,29 @@ const c = runsEn.compare;
 const LEGEND_MAX = 8; // more runs than this: one shared legend above the charts, none inside each
 const FETCH_AT_ONCE = 3; // metric requests in flight: the first chart need not wait for all of them
 
+/** Points a series when `runs` share a chart: with many, 300 across 500 pixels look the same as more. */
+const pointsFor = (runs: number) => (runs > 20 ? 300 : 800);
+
+/** The first chart's data, asked for the moment the comparison arrives (before its tables render), and
+ * handed to the charts when they mount. */
+let firstHistories: { request: string; answer: Promise<{ series: History[] }> } | null = null;
+
+function askFirstHistories(result: CompareResult) {
+  const runIds = result.runs.map((r) => r.id);
+  const key = result.metrics[0]?.key;
+  if (!key) return;
+  const maxPoints = pointsFor(runIds.length);
+  const answer = histories(runIds, [key], maxPoints, "step");
+  answer.catch(() => undefined); // a failure is reported by the chart that takes it
+  firstHistories = { request: JSON.stringify([runIds, key, maxPoints, "step"]), answer };
+}
+
+function takeFirstHistories(runIds: string[], key: string, maxPoints: number, axis: string) {
+  const held = firstHistories;
+  firstHistories = null;
+  return held?.request === JSON.stringify([runIds, key, maxPoints, axis]) ? held.answer : undefined;
+}
+
 /** A distinct colour per run: the palette for a few, evenly spread hues (golden angle) for many. */
 export function runColor(slot: number, count: number): string {
   if (count <= PALETTE.length) return PALETTE[slot % PALETTE.length];
@@ -52,7 +75,10 @@ export function ComparePage() {
     setResult(null);
     setError(null);
     compareRuns(ids, controller.signal)
-      .then(setResult)
+      .then((answer) => {
+        askFirstHistories(answer);
+        setResult(answer);
+      })
       .catch((e: unknown) => !controller.signal.aborted && setError(e));
     return () => controller.abort();
   }, [key]);
@@ -168,8 +194,7 @@ function OverlaidCharts({ runs, runIds, keys }: { runs: RunRow[]; runIds: string
   const [error, setError] = useState<unknown>(null);
   const axis = fetchAxis(options.x);
   const shownKeys = keys.slice(0, Math.max(1, Math.floor(1000 / Math.max(1, runIds.length))));
-  // Fewer points a series when many runs share a chart: a line of 300 points across 500 pixels looks the same.
-  const maxPoints = runIds.length > 20 ? 300 : 800;
+  const maxPoints = pointsFor(runIds.length);
   const request = JSON.stringify([runIds, shownKeys, axis, maxPoints]);
   useEffect(() => {
     if (shownKeys.length === 0) return;
@@ -178,16 +203,20 @@ function OverlaidCharts({ runs, runIds, keys }: { runs: RunRow[]; runIds: string
     setError(null);
     // A metric a request, a few at a time and in the page's order, so the first chart draws once its own
     // data is here rather than when every metric of every run is.
-    const queue = [...shownKeys];
-    const worker = async () => {
-      for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
-        const answer = await histories(runIds, [key], maxPoints, axis, controller.signal);
-        if (!controller.signal.aborted) setData((d) => ({ ...d, [key]: answer.series }));
-      }
+    // The first metric goes alone (it was asked for as soon as the comparison arrived, see
+    // `firstHistories`), the others follow a few at a time.
+    const [first, ...rest] = shownKeys;
+    const queue = [...rest];
+    const fetchOne = async (key: string, answer?: Promise<{ series: History[] }>) => {
+      const got = await (answer ?? histories(runIds, [key], maxPoints, axis, controller.signal));
+      if (!controller.signal.aborted) setData((d) => ({ ...d, [key]: got.series }));
     };
-    Promise.all(Array.from({ length: FETCH_AT_ONCE }, worker)).catch(
-      (e: unknown) => !controller.signal.aborted && setError(e),
-    );
+    const worker = async () => {
+      for (let key = queue.shift(); key !== undefined; key = queue.shift()) await fetchOne(key);
+    };
+    fetchOne(first, takeFirstHistories(runIds, first, maxPoints, axis))
+      .then(() => Promise.all(Array.from({ length: FETCH_AT_ONCE }, worker)))
+      .catch((e: unknown) => !controller.signal.aborted && setError(e));
     return () => controller.abort();
   }, [request]);
   const charts = useMemo(
