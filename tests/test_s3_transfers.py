@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -76,10 +77,13 @@ def complete(client: Any, digest: str, plan: dict[str, Any], parts: list[dict[st
 
 
 @pytest.fixture
-def alice_client(live_server: Any, alice: Any) -> Client:
+def alice_client(live_server: Any, alice: Any) -> Iterator[Client]:
+    """Alice's client of the live server, closed before the test's database goes (no idle connection
+    is left for the server's thread to close later)."""
     from accounts import services as account_services
 
-    return Client(live_server.url, account_services.create_key(user=alice, name="s3")[1])
+    with Client(live_server.url, account_services.create_key(user=alice, name="s3")[1]) as client:
+        yield client
 
 
 @live

@@ -36,6 +36,8 @@ from em.runs.references import references_of
 from em.services import archives, blobs, s3, transfers, uploads
 from em.strict import StrictSerializer, refuse_unknown
 
+from .transfers import BLOB_STORED, TRANSFERS
+
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -97,27 +99,12 @@ def _skipped(request: Request, node: Node) -> Response:
     return Response({"skipped": True, "node": present_one(request.user, node)}, status=status.HTTP_200_OK)
 
 
-_TRANSFER = inline_serializer(
-    "BlobTransfer",
-    {
-        "transfer": serializers.CharField(help_text="This transfer's id: send it back to /complete."),
-        "size": serializers.IntegerField(),
-        "part_size": serializers.IntegerField(help_text="Bytes of each part but the last."),
-        "upload_id": serializers.CharField(allow_null=True, help_text="The S3 multipart upload; null: one PUT."),
-        "urls": serializers.ListField(child=serializers.URLField(), help_text="PUT part n's bytes to urls[n-1]."),
-    },
-)
-_TRANSFERS = serializers.DictField(
-    child=_TRANSFER,
-    help_text="digest → presigned transfer plan, when blobs go straight to the S3 bucket; a missing digest not "
-    "listed here is PUT to /blobs/{sha256}.",
-)
 _STARTED = inline_serializer(
     "UploadStarted",
     {
         "id": serializers.UUIDField(),
         "missing": serializers.ListField(child=serializers.CharField()),
-        "transfers": _TRANSFERS,
+        "transfers": TRANSFERS,
     },
 )
 _COMMITTED = inline_serializer(
@@ -204,7 +191,6 @@ class UploadArchiveView(APIView):
         return _committed(request, result)
 
 
-_BLOB_STORED = inline_serializer("BlobStored", {"sha256": serializers.CharField(), "size": serializers.IntegerField()})
 
 
 class BlobView(APIView):
@@ -228,8 +214,8 @@ class BlobView(APIView):
         parameters=[OpenApiParameter("Content-Range", str, OpenApiParameter.HEADER, description="bytes s-e/total")],
         request={"application/octet-stream": bytes},
         responses={
-            201: _BLOB_STORED,
-            200: _BLOB_STORED,
+            201: BLOB_STORED,
+            200: BLOB_STORED,
             202: inline_serializer("BlobPartial", {"offset": serializers.IntegerField()}),
         },
         summary="Send a blob's bytes, whole or in parts",
@@ -254,50 +240,6 @@ class BlobView(APIView):
             return Response({"offset": received.offset}, status=status.HTTP_202_ACCEPTED, headers=headers)
         code = status.HTTP_201_CREATED if received.created else status.HTTP_200_OK
         return Response({"sha256": sha256, "size": received.blob.size}, status=code, headers=headers)
-
-
-class TransferPlansSerializer(StrictSerializer):
-    blobs = serializers.JSONField(help_text='[{"sha256", "size"}]: the blobs you are about to send.')
-
-
-class BlobTransfersView(APIView):
-    @extend_schema(
-        request=TransferPlansSerializer,
-        responses={200: inline_serializer("BlobTransfers", {"transfers": _TRANSFERS})},
-        summary="How to send these blobs: presigned S3 URLs, or (none listed) PUT to EM",
-        description="For blobs learnt missing outside `POST /uploads` (an asset's staged files). Blobs you own "
-        "already are left out; with `EM_STORAGE=file` the answer is always empty.",
-    )
-    def post(self, request: Request) -> Response:
-        data = TransferPlansSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return Response({"transfers": transfers.plans_for(request.user, data.validated_data["blobs"])})
-
-
-class BlobCompleteSerializer(StrictSerializer):
-    transfer = serializers.CharField(help_text="The plan's `transfer`.")
-    upload_id = serializers.CharField(required=False, allow_null=True, help_text="The plan's `upload_id`.")
-    parts = serializers.JSONField(required=False, help_text='[{"part_number", "etag"}], each part as S3 answered.')
-
-
-class BlobCompleteView(APIView):
-    @extend_schema(
-        request=BlobCompleteSerializer,
-        responses={201: _BLOB_STORED, 200: _BLOB_STORED},
-        summary="Finish a presigned transfer: the bytes in the bucket are verified, then the blob is yours",
-        description="EM joins the parts (multipart), reads the object back and checks size and SHA-256; a "
-        "mismatch deletes it (400 `digest_mismatch`), nothing sent yet is 409 `blob_not_sent`.",
-    )
-    def post(self, request: Request, sha256: str) -> Response:
-        data = BlobCompleteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        received = transfers.finish(
-            sha256, by=request.user, transfer=v["transfer"], upload_id=v.get("upload_id"), parts=v.get("parts")
-        )
-        assert received.blob is not None  # noqa: S101  # finish answers a whole blob or raises
-        code = status.HTTP_201_CREATED if received.created else status.HTTP_200_OK
-        return Response({"sha256": sha256, "size": received.blob.size}, status=code)
 
 
 def file_json(entry: ManifestEntry) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,18 +25,13 @@ import requests
 import yaml
 from rich.console import Console
 
-from em.client import api, render
+from em.client import api, render, transfer
 from em.client.associations import artifact_folder, reference
-from em.client.errors import ClientError, TooLarge, Unreachable
+from em.client.errors import ClientError, TooLarge
 from em.client.http import Client
 from em.client.sdk import bundle
 
 HASH_CHUNK = 1 << 20
-PUT_ATTEMPTS = 3  # a dropped connection resumes from what the server already has
-# The slowest rate at which a server is expected to read a file back from its bucket and hash it: the
-# completion of a presigned transfer waits at least that long for its answer.
-VERIFY_BYTES_PER_S = 20_000_000
-
 
 @dataclass
 class Outcome:
@@ -123,84 +118,16 @@ def send_blobs(
     wanted = [sha for sha in dict.fromkeys(missing) if sha in sources]
     sizes = {sha: sources[sha].stat().st_size for sha in wanted}
     if transfers is None:
-        transfers = _plans(client, sizes)
+        transfers = transfer.plans(client, sizes)
     with render.transfer_progress(console) as progress, requests.Session() as bucket:
         task = progress.add_task(label, total=sum(sizes.values()))
         for sha in wanted:
             plan = transfers.get(sha)
             if plan is not None:
-                _send_direct(client, bucket, sha, sources[sha], plan, lambda n: progress.advance(task, n))
+                transfer.to_bucket(client, bucket, sha, sources[sha], plan, lambda n: progress.advance(task, n))
             else:
-                _put(client, sha, sources[sha], lambda n: progress.advance(task, n))
+                transfer.to_em(client, sha, sources[sha], lambda n: progress.advance(task, n))
     return sum(sizes.values())
-
-
-_PLAN_BATCH = 1000
-
-
-def _plans(client: Client, sizes: dict[str, int]) -> dict[str, Any]:
-    """Transfer plans for `sizes` (digest → size): empty when the server stores blobs itself."""
-    plans: dict[str, Any] = {}
-    items = [{"sha256": sha, "size": size} for sha, size in sizes.items()]
-    for i in range(0, len(items), _PLAN_BATCH):
-        answer = client.request("POST", "blobs/transfers", json={"blobs": items[i : i + _PLAN_BATCH]})
-        plans.update(answer.get("transfers") or {})
-    return plans
-
-
-def _send_direct(
-    client: Client, bucket: requests.Session, sha: str, path: Path, plan: dict[str, Any], advance: Callable[[int], None]
-) -> None:
-    """PUT a file's parts to the bucket's presigned URLs (never with EM's key), then have EM verify it."""
-    size = path.stat().st_size
-    if size != plan.get("size"):
-        raise ClientError(None, "file_changed", f"{path} changed while it was being uploaded; upload it again.")
-    part_size, urls = int(plan["part_size"]), list(plan["urls"])
-    parts = []
-    for number, url in enumerate(urls, 1):
-        start = (number - 1) * part_size
-        etag = _put_part(bucket, url, path, start, min(part_size, size - start), advance, client.timeout)
-        parts.append({"part_number": number, "etag": etag})
-    body: dict[str, Any] = {"transfer": plan["transfer"]}
-    if plan.get("upload_id"):
-        body.update(upload_id=plan["upload_id"], parts=parts)
-    connect, read = client.timeout
-    client.timeout = (connect, max(read, size / VERIFY_BYTES_PER_S))  # the server hashes it before answering
-    try:
-        client.request("POST", f"blobs/{sha}/complete", json=body)
-    finally:
-        client.timeout = (connect, read)
-
-
-def _put_part(
-    bucket: requests.Session,
-    url: str,
-    path: Path,
-    start: int,
-    length: int,
-    advance: Callable[[int], None],
-    timeout: tuple[float, float],
-) -> str:
-    """PUT bytes `start`… (`length` of them) of `path` to one presigned URL, again on a dropped
-    connection; the ETag the bucket answers."""
-    for attempt in range(PUT_ATTEMPTS):
-        reader = _Reader(path, start, advance, length=length)
-        try:
-            answer = bucket.put(url, data=reader, timeout=timeout)
-        except requests.RequestException as exc:
-            if attempt == PUT_ATTEMPTS - 1:
-                raise Unreachable(None, "bucket_unreachable", f"Cannot send {path} to the bucket: {exc}") from exc
-            continue
-        finally:
-            reader.close()
-        if not answer.ok:
-            raise ClientError(
-                answer.status_code,
-                "bucket_refused",
-                f"The bucket refused {path} (bytes {start}-{start + length}): {answer.status_code} {answer.text[:300]}",
-            )
-        return str(answer.headers.get("ETag", ""))
-    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def folder_path(client: Client, folder: str | None) -> str:
@@ -208,30 +135,6 @@ def folder_path(client: Client, folder: str | None) -> str:
     if folder and folder.startswith("/"):
         return api.absolute(folder, "/")
     return api.absolute(folder or "", api.me(client)["root"]["path"])
-
-
-class _Reader:
-    """A file body for `requests` that reports progress, starts at an offset (for resuming) and may stop
-    short of the end (one part of a multipart upload)."""
-
-    def __init__(self, path: Path, start: int, advance: Callable[[int], None], *, length: int | None = None) -> None:
-        self._file = path.open("rb")
-        self._file.seek(start)
-        self._length = path.stat().st_size - start if length is None else length
-        self._left = self._length
-        self._advance = advance
-
-    def __len__(self) -> int:
-        return self._length
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._file.read(self._left if size < 0 else min(size, self._left))
-        self._left -= len(chunk)
-        self._advance(len(chunk))
-        return chunk
-
-    def close(self) -> None:
-        self._file.close()
 
 
 class Uploader:
@@ -358,38 +261,6 @@ class Uploader:
         )
         outcome.sent_files = len({sha for sha in missing if sha in sources})
         outcome.node = dict(api.commit_upload(self.client, started["id"]))
-
-
-def _put(client: Client, sha: str, path: Path, advance: Callable[[int], None]) -> None:
-    """Send one blob, resuming from the server's offset when the connection drops."""
-    size = path.stat().st_size
-    start = 0
-    for attempt in range(PUT_ATTEMPTS):
-        headers = {"Content-Type": "application/octet-stream"}
-        if start:
-            headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
-        reader = _Reader(path, start, advance)
-        try:
-            client.transfer("PUT", f"blobs/{sha}", data=reader, headers=headers).close()
-            return
-        except Unreachable:
-            if attempt == PUT_ATTEMPTS - 1:
-                raise
-            start = _offset(client, sha)
-            if start >= size:
-                return
-        finally:
-            reader.close()
-
-
-def _offset(client: Client, sha: str) -> int:
-    with client.transfer("HEAD", f"blobs/{sha}", ok_statuses=frozenset({404})) as answer:
-        if answer.ok:
-            return 1 << 62  # stored already
-        try:
-            return int(answer.headers.get("Upload-Offset", "0"))
-        except ValueError:
-            return 0
 
 
 def _metadata(folder: Path) -> dict[str, Any]:
