@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,7 +16,7 @@ from em.services import lookup, nodes, trash
 from em.services.paths import display_paths
 
 from . import shapes
-from .base import MlflowView, integer, is_uuid, listed, next_token, page_offset, text
+from .base import MlflowView, integer, is_uuid, next_token, page_offset, pairs, text
 from .errors import RESOURCE_DOES_NOT_EXIST, MlflowError
 
 MAX_EXPERIMENTS_PAGE = 50_000
@@ -35,8 +36,11 @@ def folder_by_id(checker: Checker, experiment_id: str, *, need: Level = Level.VI
     folder, made on first use by a write (`make`; a read never writes, so a read-only key makes nothing).
     A run, a hidden folder and nothing at all are alike RESOURCE_DOES_NOT_EXIST."""
     if experiment_id == "0":
-        return lookup.locate(checker, path_of_name(checker.user, shapes.DEFAULT_EXPERIMENT), need=need, make=make)
-    found = lookup.locate(checker, experiment_id, need=need) if is_uuid(experiment_id) else None
+        found: Access | None = lookup.locate(
+            checker, path_of_name(checker.user, shapes.DEFAULT_EXPERIMENT), need=need, make=make
+        )
+    else:
+        found = lookup.locate(checker, experiment_id, need=need) if is_uuid(experiment_id) else None
     if found is None or found.node.kind != Kind.FOLDER:
         raise errors.NotFound(NOT_FOUND)
     return found
@@ -54,10 +58,11 @@ class ExperimentCreateView(MlflowView):
         found = lookup.find(path)
         if found.node is not None and not found.missing and self.checker.level(found.node) >= Level.VIEW:
             raise errors.NameClash(f"Experiment '{text(params, 'name')}' already exists.")
-        folder = lookup.settle(self.checker, found, need=Level.EDIT, make=True).node
-        tags = {item["key"]: item["value"] for item in listed(params, "tags") if isinstance(item, dict)}
-        if tags:
-            nodes.update_node(node=folder, by=request.user, extra={**folder.extra, "mlflow": {"tags": tags}})
+        tags = pairs(params, "tags")
+        with transaction.atomic():  # the folders and their tags, or nothing
+            folder = lookup.settle(self.checker, found, need=Level.EDIT, make=True).node
+            if tags:
+                nodes.update_node(node=folder, by=request.user, extra={**folder.extra, "mlflow": {"tags": tags}})
         return Response({"experiment_id": str(folder.pk)})
 
 
