@@ -1,9 +1,9 @@
 """The S3 bucket behind `EM_STORAGE=s3`, for what django-storages does not do: presigned transfers.
 
 With S3 the bytes of a file go straight between the client and the bucket (ARCHITECTURE.md §1): the
-client PUTs to presigned URLs under `incoming/<user id>/<transfer>/<sha256>` — a key of the sender's own, so no one
-can complete or overwrite another user's transfer, and nothing unverified ever lies under `blobs/` — and
-downloads are redirected to a short-lived presigned GET of the stored blob. Whether those bytes are the
+client PUTs to presigned URLs under `incoming/<user id>/<transfer>/<sha256>` — a key of the sender's own,
+so no one can complete or overwrite another user's transfer, and nothing unverified ever lies under
+`blobs/` — and downloads are redirected to a short-lived presigned GET of the stored blob. Whether those bytes are the
 file they claim to be is decided above this module (`em.services.transfers`); this one only talks to the
 bucket, with the storage's own connection and settings (bucket, endpoint, keys, location prefix).
 
