@@ -134,6 +134,25 @@ def test_nested_runs_live_inside_their_parent_and_go_to_the_trash_with_it(tracki
 
 
 @live
+def test_experiments_are_tagged_renamed_deleted_and_restored(tracking, alice):
+    experiment_id = tracking.create_experiment("lab/first", tags={"owner": "vision"})
+    tracking.set_experiment_tag(experiment_id, "stage", "draft")
+    assert tracking.get_experiment(experiment_id).tags == {"owner": "vision", "stage": "draft"}
+    tracking.rename_experiment(experiment_id, "second")
+    assert tracking.get_experiment(experiment_id).name == "lab/second"
+    assert tracking.get_experiment_by_name("lab/second").experiment_id == experiment_id
+    run_id = tracking.create_run(experiment_id).info.run_id
+    tracking.delete_experiment(experiment_id)
+    assert tracking.get_experiment(experiment_id).lifecycle_stage == "deleted"
+    assert tracking.get_experiment_by_name("lab/second") is None
+    with pytest.raises(MlflowException):
+        tracking.get_run(run_id)  # in the trash with its experiment
+    tracking.restore_experiment(experiment_id)
+    assert tracking.get_experiment(experiment_id).lifecycle_stage == "active"
+    assert tracking.get_run(run_id).info.lifecycle_stage == "active"
+
+
+@live
 def test_search_filters_and_orders_and_pages(tracking, alice):
     experiment_id = tracking.create_experiment("grid")
     for i, (optimizer, accuracy) in enumerate([("adam", 0.7), ("sgd", 0.9), ("adam", 0.95), ("adam", 0.5)]):
