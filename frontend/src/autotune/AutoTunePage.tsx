@@ -73,19 +73,19 @@ export function AutoTunePage() {
             </ul>
           </div>
         )}
+        <details className="profile">
+          <summary>{t.profile}</summary>
+          <h3>{t.searchSpace}</h3>
+          <JsonTree value={s.profile.search_space} what={t.searchSpace.toLowerCase()} />
+          <h3>{t.tuner}</h3>
+          <JsonTree value={s.profile.tuner} what={t.tuner.toLowerCase()} />
+          <h3>{t.trainer}</h3>
+          <JsonTree value={s.profile.trainer} what={t.trainer.toLowerCase()} />
+        </details>
       </section>
       <ProgressCard search={s} />
       <TrialsTable search={s} charts={charts.data} onReady={tableReady} />
       <SearchCharts search={s} charts={charts.data} onReady={chartReady} />
-      <details className="card">
-        <summary>{t.profile}</summary>
-        <h3>{t.searchSpace}</h3>
-        <JsonTree value={s.profile.search_space} what={t.searchSpace.toLowerCase()} />
-        <h3>{t.tuner}</h3>
-        <JsonTree value={s.profile.tuner} what={t.tuner.toLowerCase()} />
-        <h3>{t.trainer}</h3>
-        <JsonTree value={s.profile.trainer} what={t.trainer.toLowerCase()} />
-      </details>
     </div>
   );
 }

@@ -47,7 +47,7 @@ export const autotuneEn = {
   intermediateChart: "Intermediate values of the trials",
   intermediateShown: (shown: number, total: number) => `${shown.toLocaleString("en")} of ${total.toLocaleString("en")} trials (the best first)`,
   loadAll: "Show every trial",
-  profile: "Profile",
+  profile: "Search space, tuner and trainer",
   newTitle: "New AutoTune search (live)",
   newHint: "The search waits for trials sent by the SDK (em.create_autotune with live=True) or the Optuna callback.",
   name: "Name",

@@ -85,6 +85,7 @@ export const en = {
     share: "Share",
     delete: "Delete",
     runs: "Runs here",
+    open: (kind: string) => `Open the ${kind.toLowerCase()} page`,
     newFolderTitle: "New folder",
     renameTitle: (name: string) => `Rename ${name}`,
     relabelTitle: (name: string) => `Labels of ${name}`,

@@ -73,6 +73,11 @@ export function FolderBrowser() {
               </button>
             )}
             {node.kind === "Folder" && canEdit && <NewMenu folder={node} newFolder={() => actions.newFolder(node)} />}
+            {nodeHref(node) !== browseHref(node.path) && (
+              <Link className="button primary" to={nodeHref(node)}>
+                {en.browser.open(node.kind)}
+              </Link>
+            )}
             <button type="button" onClick={() => actions.openShare(node)}>
               {en.browser.share}
             </button>
