@@ -63,10 +63,26 @@ def row(page: Any, name: str) -> Any:
     return page.get_by_role("row").filter(has=page.get_by_role("link", name=name, exact=True))
 
 
-def test_the_first_hour(open_portal: Any, demo: Any, monkeypatch: pytest.MonkeyPatch, record_property: Any) -> None:
+def test_the_first_hour(
+    open_portal: Any, demo: Any, live_server: Any, monkeypatch: pytest.MonkeyPatch, record_property: Any
+) -> None:
     spirals = lookup.resolve(demo, "/demo/em-examples/spirals")
     page = open_portal()
     sign_in(page, "demo", "demo")
+
+    # First steps where there is nothing yet, and with a new API key: the line to sign the CLI in to
+    # this very server, and a five-line script.
+    page.goto("/browse/demo/scratch")
+    page.get_by_text("This folder is empty.").wait_for()
+    expect(page.locator(".state-empty")).not_to_contain_text("`")
+    login_line = f"em login --host {live_server.url}"
+    expect(page.get_by_test_id("get-started")).to_contain_text(login_line)
+    expect(page.get_by_test_id("get-started")).to_contain_text("em.create_run(")
+    page.goto("/keys")
+    page.get_by_label("Name").fill("laptop")
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("dialog").get_by_test_id("get-started")).to_contain_text(login_line)
+    page.get_by_role("dialog").get_by_role("button", name="Close").click()
 
     # The demo's runs: folder and labels columns, numbers rounded with the full value on hover.
     page.goto(f"/runs?folder={spirals.pk}")

@@ -125,7 +125,7 @@ export function RunsPage() {
     keysRef.current = emptyKeys();
     setKeysVersion((v) => v + 1);
   }, [resetKey]);
-  // Which loaded runs this user may change: Delete is offered only for a selection of those.
+  // Which loaded runs this user may change: Delete is not offered for a selection holding one they may not.
   const editable = useRef(new Map<string, boolean>());
   const onPage = useCallback((rows: RunRow[]) => {
     for (const row of rows) editable.current.set(row.id, row.access === "edit" || row.access === "owner");
@@ -398,7 +398,7 @@ export function RunsPage() {
             <button type="button" onClick={() => update(() => ({}))}>
               {runsEn.list.clearSelection}
             </button>
-            {selectedIds.every((id) => editable.current.get(id)) && (
+            {!selectedIds.some((id) => editable.current.get(id) === false) && (
               <button type="button" className="danger" onClick={() => setConfirmDelete(true)}>
                 {runsEn.list.delete(selectedIds.length)}
               </button>
