@@ -72,3 +72,11 @@ def test_seeding_again_keeps_everything_and_adds_nothing(seeded: float) -> None:
     before = sorted(Node.objects.values_list("path", flat=True))
     call_command("seed_demo", stdout=_Sink())
     assert sorted(Node.objects.values_list("path", flat=True)) == before
+
+
+def test_seeding_again_records_only_the_runs_that_went_missing(seeded: float) -> None:
+    gone = Node.objects.get(name="mlp-h32", kind=Kind.RUN)
+    Node.objects.filter(pk=gone.pk).delete()
+    call_command("seed_demo", stdout=_Sink())
+    names = sorted(Node.objects.filter(kind=Kind.RUN, owner__username="demo").values_list("name", flat=True))
+    assert names == ["mlp-h16", "mlp-h32", "mlp-h64", "mlp-h64-lr5", "mlp-h64-wd"]

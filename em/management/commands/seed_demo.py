@@ -5,9 +5,10 @@ val and test metrics, the dataset artifact they read and the weights they wrote,
 and one run whose learning rate was too high and really diverged). alice/alice owns `team-baselines`,
 with a baseline run of her own, and shares it with demo (view), so "Shared with me" is not empty.
 
-Safe to run again: users, folders and grants are kept, and a user's runs are recorded only when their
-folder holds none yet. The runs go through the API: with `--host` to a server that is already running,
-otherwise to this process's app served on a free local port for as long as it takes.
+Safe to run again: users, folders and grants are kept, and only the demo runs missing from their folder
+are recorded (all the first time, none afterwards). The runs go through the API: with `--host` to a
+server that is already running, otherwise to this process's app served on a free local port for as long
+as it takes.
 """
 
 from __future__ import annotations
@@ -64,9 +65,9 @@ class Command(BaseCommand):
             shared = self._folders(alice, nodes.root_of(alice), {SHARED_FOLDER: {}})
             sharing.share(node=shared[SHARED_FOLDER], to=sharing.principal("user", "demo"), level=Level.VIEW, by=alice)
         todo = [
-            (user, folder, recipes)
+            (user, folder, tuple(left))
             for user, folder, recipes in ((demo, DEMO_FOLDER, DEMO_RUNS), (alice, SHARED_FOLDER, BASELINE_RUNS))
-            if not runs.has_runs(user, folder)
+            if (left := runs.missing(user, folder, recipes))
         ]
         if todo:
             self.stdout.write("Recording the demo runs through the SDK:")

@@ -65,12 +65,14 @@ def api_key_for(user: Any) -> Iterator[str]:
         ApiKey.objects.filter(pk=key.pk).delete()
 
 
-def has_runs(user: Any, folder: str) -> bool:
-    """Whether `/<user>/<folder>` already holds runs (then the demo was recorded there before)."""
+def missing(user: Any, folder: str, recipes: Sequence[Recipe]) -> list[Recipe]:
+    """The recipes whose run `/<user>/<folder>` does not hold yet: all of them the first time, none once
+    the demo is recorded, and the rest after a seeding that stopped half-way."""
     found = lookup.find(f"/{user.get_username()}/{folder}")
     if found.node is None or found.missing:
-        return False
-    return Node.objects.live().filter(parent=found.node, kind=Kind.RUN).exists()
+        return list(recipes)
+    there = set(Node.objects.live().filter(parent=found.node, kind=Kind.RUN).values_list("name", flat=True))
+    return [recipe for recipe in recipes if recipe.name not in there]
 
 
 def record(
