@@ -96,14 +96,18 @@ def test_two_versions_committed_with_the_cli_diffed_in_the_ui(open_portal, alice
 def test_upload_a_new_artifact_from_the_folder_browser(open_portal, alice, tmp_path: Path):
     folder(root(alice), "data")
     (tmp_path / "train.csv").write_text("x,y\n1,2\n")
-    (tmp_path / "labels.txt").write_text("cat\ndog\n")
     page = open_portal(alice)
     page.goto("/browse/alice/data")
     page.get_by_role("button", name="Create new…").click()
     page.get_by_role("menuitem", name="Artifact (upload files)").click()
     dialog = page.get_by_role("dialog", name="Upload a new artifact")
     dialog.get_by_label("Name").fill("digits")
-    dialog.get_by_label("or choose files").set_input_files([str(tmp_path / "train.csv"), str(tmp_path / "labels.txt")])
+    dialog.get_by_label("or choose files").set_input_files([str(tmp_path / "train.csv")])
+    # A file dropped on the drop zone joins the chosen one.
+    dropped = page.evaluate_handle(
+        """() => { const t = new DataTransfer(); t.items.add(new File(["cat\\ndog\\n"], "labels.txt")); return t; }"""
+    )
+    dialog.get_by_test_id("dropzone").dispatch_event("drop", {"dataTransfer": dropped})
     expect(dialog.get_by_test_id("upload-files")).to_have_text("2 files, 16 B")
     dialog.get_by_role("button", name="Upload").click()
 

@@ -21,7 +21,7 @@ export function NewArtifactDialog({ parent, onCreated, onClose }: { parent: Node
   const onDrop = async (e: DragEvent) => {
     e.preventDefault();
     setOver(false);
-    add(await droppedFiles(e.dataTransfer.items));
+    add(await droppedFiles(e.dataTransfer));
   };
   const start = async () => {
     if (files.length === 0) return setError(new Error(t.noFiles));

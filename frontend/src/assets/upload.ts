@@ -151,9 +151,13 @@ export async function uploadArtifact(parent: string, name: string, files: Picked
   return committed.node;
 }
 
-/** Every file under the dropped items, folders walked, with their paths relative to what was dropped. */
-export async function droppedFiles(items: DataTransferItemList): Promise<Picked[]> {
-  const entries = [...items].map((item) => item.webkitGetAsEntry?.()).filter((e): e is FileSystemEntry => !!e);
+/**
+ * Every file under what was dropped, folders walked, with paths relative to what was dropped. A drop
+ * that gives no entries (some browsers, synthetic drops) still gives its plain files.
+ */
+export async function droppedFiles(transfer: DataTransfer): Promise<Picked[]> {
+  const entries = [...transfer.items].map((item) => item.webkitGetAsEntry?.()).filter((e): e is FileSystemEntry => !!e);
+  if (entries.length === 0) return [...transfer.files].map((file) => ({ path: file.name, file }));
   const out: Picked[] = [];
   const walk = async (entry: FileSystemEntry, prefix: string): Promise<void> => {
     if (entry.isFile) {
