@@ -163,3 +163,12 @@ def test_a_200_node_graph_draws_fast_and_readably(open_portal, alice, timings, r
     screenshot(page, "lineage-200-nodes")
     page.get_by_role("button", name="Fit").click()
     screenshot(page, "lineage-200-nodes-fitted")
+    # Finding a node by name brings it to the middle at a readable scale.
+    target = graph_node(page, "Artifact", "out-19-5")
+    page.get_by_label("Find a node").fill("out-19-5")
+    page.get_by_label("Find a node").press("Enter")
+    expect(page.locator(".lineage-node.is-found")).to_have_count(1)
+    expect(target).to_be_in_viewport()
+    box = target.bounding_box()
+    assert box is not None and box["height"] >= 30, box  # the shape and its label at full size
+    screenshot(page, "lineage-200-nodes-found")

@@ -1,7 +1,7 @@
 // The data-flow graph drawn as SVG: runs as squares, data as circles, edges left to right as dagre
 // laid them out. Drag to pan, wheel or buttons to zoom; each node is a link (click to open) and, while
 // its neighbours are not all shown, carries a + button that asks for them.
-import { useEffect, useLayoutEffect, useMemo, useRef, useState, type PointerEvent, type WheelEvent } from "react";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type PointerEvent, type WheelEvent } from "react";
 import { useNavigate } from "react-router-dom";
 import { SHAPE, layoutInput, lineageNodeHref, nodeLabel, shapeOf, shortLabel, type FlowGraph } from "./graphModel";
 import { place, type Point } from "./layout";
@@ -34,6 +34,8 @@ export function LineageGraph({ graph, onExpand, busy, onDrawn }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const placed = useMemo(() => place(layoutInput(graph)), [graph]);
   const [view, setView] = useState<View | null>(null);
+  const [query, setQuery] = useState("");
+  const [found, setFound] = useState<string | null>(null);
   const drag = useRef<{ x: number; y: number; view: View; moved: boolean } | null>(null);
   const drawn = useRef(onDrawn);
   drawn.current = onDrawn;
@@ -75,6 +77,19 @@ export function LineageGraph({ graph, onExpand, busy, onDrawn }: Props) {
       return { k, x: px - ((px - v.x) * k) / v.k, y: py - ((py - v.y) * k) / v.k };
     });
 
+  /** Centre the first node whose label holds the text, at a readable scale, and mark it. */
+  const find = (e: FormEvent) => {
+    e.preventDefault();
+    const text = query.trim().toLowerCase();
+    const hit = text ? [...graph.nodes.values()].find((n) => nodeLabel(n).toLowerCase().includes(text) || n.path.toLowerCase().includes(text)) : undefined;
+    const at = hit && placed.nodes.get(hit.key);
+    const el = box.current;
+    setFound(hit ? hit.key : null);
+    if (!at || !el) return;
+    const k = Math.max(view?.k ?? 1, 1);
+    setView({ k, x: el.clientWidth / 2 - at.x * k, y: el.clientHeight / 2 - at.y * k });
+  };
+
   const onWheel = (e: WheelEvent) => {
     const rect = box.current!.getBoundingClientRect();
     zoom(e.deltaY < 0 ? 1.15 : 1 / 1.15, e.clientX - rect.left, e.clientY - rect.top);
@@ -98,6 +113,14 @@ export function LineageGraph({ graph, onExpand, busy, onDrawn }: Props) {
   return (
     <div className="lineage-canvas">
       <div className="lineage-tools" role="toolbar" aria-label={lineageEn.title}>
+        <form onSubmit={find} role="search">
+          <input
+            value={query}
+            onChange={(e) => setQuery(e.target.value)}
+            placeholder={lineageEn.find}
+            aria-label={lineageEn.find}
+          />
+        </form>
         <button type="button" onClick={() => zoom(1.25)} aria-label={lineageEn.zoomIn}>
           +
         </button>
@@ -147,7 +170,7 @@ export function LineageGraph({ graph, onExpand, busy, onDrawn }: Props) {
                 return (
                   <g
                     key={node.key}
-                    className={`lineage-node kind-${node.kind.toLowerCase()}${node.key === graph.root ? " is-root" : ""}`}
+                    className={`lineage-node kind-${node.kind.toLowerCase()}${node.key === graph.root ? " is-root" : ""}${node.key === found ? " is-found" : ""}`}
                     data-key={node.key}
                     transform={`translate(${at.x},${at.y})`}
                   >

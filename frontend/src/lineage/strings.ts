@@ -9,6 +9,7 @@ export const lineageEn = {
   fullScreen: "Full screen",
   back: "Back",
   fit: "Fit",
+  find: "Find a node",
   zoomIn: "Zoom in",
   zoomOut: "Zoom out",
   depth: "Depth",
