@@ -255,7 +255,7 @@ export function RunsPage() {
       {
         id: "folder",
         header: runsEn.list.folder,
-        width: "minmax(8rem, 2fr)",
+        width: "minmax(11rem, 2fr)",
         sort: "attributes.path",
         render: (row) => {
           const where = row.path.slice(0, row.path.lastIndexOf("/")) || "/";
@@ -269,7 +269,7 @@ export function RunsPage() {
       {
         id: "labels",
         header: runsEn.list.labels,
-        width: "minmax(6rem, 1.2fr)",
+        width: "minmax(9rem, 1.2fr)",
         render: (row) => <Labels labels={row.labels} />,
       },
       {
