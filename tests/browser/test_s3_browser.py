@@ -70,7 +70,7 @@ def test_the_portal_uploads_to_the_bucket_and_downloads_from_it(
     assert len(s3_store.keys("blobs/")) == 2
     assert s3_store.keys("incoming/") == [] and s3_store.multipart_uploads() == []
 
-    files = page.get_by_role("table", name="Files at this version")
+    files = page.get_by_role("table", name="Files", exact=True)
     with page.expect_download() as download:
         files.get_by_role("link", name="weights.bin").click()
     assert Path(download.value.path()).read_bytes() == big
