@@ -2,7 +2,7 @@
 // its failure and a way to try again. Each change of `deps` aborts the call in flight, so an old
 // answer never lands on a newer screen; `reload` keeps the answer on screen until the new one comes
 // (a page refreshing after a write does not flash back to "Loading").
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
 
 export interface Fetched<T> {
   /** null until the first answer (and again while a different `deps` loads). */
@@ -13,26 +13,27 @@ export interface Fetched<T> {
   setData: (data: T) => void;
 }
 
+const sameDeps = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((d, i) => Object.is(d, b[i]));
+
 export function useApi<T>(call: (signal: AbortSignal) => Promise<T>, deps: readonly unknown[]): Fetched<T> {
-  const [data, setData] = useState<T | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  // The answer and error remember the deps they belong to: on the render where the deps change (before
+  // the effect runs) the last answer is for other deps and is not given out.
+  const [answer, setAnswer] = useState<{ deps: readonly unknown[]; data: T | null; error: unknown }>({ deps, data: null, error: null });
   const [attempt, setAttempt] = useState(0);
-  const shown = useRef<readonly unknown[] | null>(null);
 
   useEffect(() => {
     const controller = new AbortController();
-    const same = shown.current !== null && shown.current.length === deps.length && shown.current.every((d, i) => Object.is(d, deps[i]));
-    shown.current = deps;
-    if (!same) setData(null);
-    setError(null);
+    setAnswer((a) => (sameDeps(a.deps, deps) ? { ...a, error: null } : { deps, data: null, error: null }));
     call(controller.signal).then(
-      (answer) => !controller.signal.aborted && setData(answer),
-      (e: unknown) => !controller.signal.aborted && setError(e),
+      (data) => !controller.signal.aborted && setAnswer({ deps, data, error: null }),
+      (error: unknown) => !controller.signal.aborted && setAnswer((a) => ({ deps, data: sameDeps(a.deps, deps) ? a.data : null, error })),
     );
     return () => controller.abort();
     // `call` is a new closure each render; what it depends on is `deps`.
   }, [...deps, attempt]);
 
   const reload = useCallback(() => setAttempt((a) => a + 1), []);
-  return { data, error, reload, setData };
+  const current = sameDeps(answer.deps, deps);
+  const setData = useCallback((data: T) => setAnswer((a) => ({ ...a, data })), []);
+  return { data: current ? answer.data : null, error: current ? answer.error : null, reload, setData };
 }
