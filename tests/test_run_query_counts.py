@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 
 from em.api.json_codec import JSONRenderer
 from em.api.run_detail import run_rows
+from em.api.serializers import present
 from em.models import Node
 from em.runs.selectors import ROW_PREFETCH
 from tests.factories import chain, root
@@ -23,8 +24,8 @@ from tests.run_helpers import make_run
 pytestmark = pytest.mark.django_db
 
 RUNS = "/api/v1/runs"
-# key, parent, transaction, place lock (PostgreSQL), name, path, savepoints, node, run, params, nesting, path
-CREATE_QUERIES = 16
+# key, parent, transaction, place lock (PostgreSQL), name, path, savepoints, node, run, params, path
+CREATE_QUERIES = 15
 LOG_QUERIES = 9  # key, node, run, transaction, run lock, series, new series, chunks
 
 
@@ -122,4 +123,6 @@ def test_search_rows_read_from_column_values_are_the_rows_read_from_instances(al
     expected = json.loads(JSONRenderer().render(run_rows(user=alice, runs=nodes)))
     assert [row["name"] for row in answer] == ["inner", "top"]
     assert answer == expected
+    serialized = json.loads(JSONRenderer().render(present(alice, list(nodes))))  # NodeSerializer's spelling
+    assert [{key: row[key] for key in node} for row, node in zip(answer, serialized, strict=True)] == serialized
     assert answer[0]["parent_run"] == str(top.node_id) and answer[0]["tags"] == {"team": "vision"}
