@@ -45,7 +45,8 @@ def _routes(prefix: str, name: str) -> list[URLPattern]:
     routes = []
     for route, view in TRACKING:
         kwargs = {"removes": True} if route.endswith("delete-experiment-tag") else {}
-        routes.append(path(f"{prefix}{route}", view.as_view(**kwargs), name=f"{name}-{route}"))  # type: ignore[attr-defined]
+        label = route.replace("<str:model_id>", "model").replace("<path:key>", "key")  # a ':' in a name is a namespace
+        routes.append(path(f"{prefix}{route}", view.as_view(**kwargs), name=f"{name}-{label}"))  # type: ignore[attr-defined]
     return routes
 
 
