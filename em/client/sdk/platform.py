@@ -39,10 +39,9 @@ def imported_packages(modules: dict[str, Any] | None = None) -> dict[str, str]:
         for dist in owners.get(top, ()):
             if dist in found:
                 continue
-            try:
-                found[dist] = metadata.version(dist)
-            except metadata.PackageNotFoundError:
-                continue
+            version = _version(dist)
+            if version is not None:
+                found[dist] = version
     return dict(sorted(found.items(), key=lambda item: item[0].lower()))
 
 
@@ -52,6 +51,15 @@ def _owners() -> Mapping[str, list[str]]:
     RECORD (about a second in a full environment), and a script recording several runs, each read at
     start and finish, would pay that every time for a mapping that does not change while it runs."""
     return metadata.packages_distributions()
+
+
+@cache
+def _version(dist: str) -> str | None:
+    """An installed distribution's version (None when it is gone), read once per process like `_owners`."""
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def framework(modules: dict[str, Any] | None = None) -> str:
