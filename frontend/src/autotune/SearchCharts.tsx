@@ -38,7 +38,8 @@ export function SearchCharts({ search, charts, onReady }: { search: Search; char
     () => durations.labels.map((status) => ({ label: status, color: STATUS_COLOUR[status] ?? "#6b7280" })),
     [durations],
   );
-  const parallelLayout = useMemo(() => ({ height: 380 }), []);
+  // Room above the axes for the parameters' names (plotly draws them over the top margin).
+  const parallelLayout = useMemo(() => ({ height: 400, margin: { l: 60, r: 40, t: 70, b: 30 } }), []);
   useEffect(() => {
     if (values[0].length === 0) onReady(); // nothing to draw: the page is complete without it
   }, [values, onReady]);
