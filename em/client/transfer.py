@@ -5,12 +5,14 @@ and uploads" and "Presigned transfers"). `em.client.upload.send_blobs` picks the
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from em.client.errors import ClientError, Unreachable
 from em.client.http import Client
@@ -19,8 +21,10 @@ PUT_ATTEMPTS = 3  # a dropped connection resumes from what the server already ha
 # The slowest rate at which a server is expected to read a file back from its bucket and hash it: the
 # completion of a presigned transfer waits at least that long for its answer.
 VERIFY_BYTES_PER_S = 20_000_000
+VERIFY_POLL_SECONDS = 2.0
 # Parts of one multipart upload sent at once: a single stream rarely fills a long fat link to a bucket.
 PARALLEL_PARTS = 4
+OWNED = 1 << 62  # what `_offset` answers for a blob that is ours already
 
 
 class Reader:
@@ -72,7 +76,7 @@ def to_em(client: Client, sha: str, path: Path, advance: Callable[[int], None]) 
 def _offset(client: Client, sha: str) -> int:
     with client.transfer("HEAD", f"blobs/{sha}", ok_statuses=frozenset({404})) as answer:
         if answer.ok:
-            return 1 << 62  # stored already
+            return OWNED
         try:
             return int(answer.headers.get("Upload-Offset", "0"))
         except ValueError:
@@ -113,12 +117,25 @@ def to_bucket(
     body: dict[str, Any] = {"transfer": plan["transfer"]}
     if plan.get("upload_id"):
         body.update(upload_id=plan["upload_id"], parts=parts)
-    connect, read = client.timeout
-    client.timeout = (connect, max(read, size / VERIFY_BYTES_PER_S))  # the server hashes it before answering
+    _complete(client, sha, body, size)
+
+
+def _complete(client: Client, sha: str, body: dict[str, Any], size: int) -> None:
+    """Have EM verify a transfer. Hashing a big file may take EM longer than our read timeout; EM goes
+    on when we stop listening, so then wait for the blob to become ours (`HEAD`), as long as reading it
+    at VERIFY_BYTES_PER_S would take."""
     try:
         client.request("POST", f"blobs/{sha}/complete", json=body)
-    finally:
-        client.timeout = (connect, read)
+        return
+    except Unreachable as exc:
+        if exc.code != "timeout":
+            raise
+        deadline = time.monotonic() + size / VERIFY_BYTES_PER_S
+        while time.monotonic() < deadline:
+            if _offset(client, sha) == OWNED:
+                return
+            time.sleep(VERIFY_POLL_SECONDS)
+        raise
 
 
 def _put_part(
@@ -150,3 +167,12 @@ def _put_part(
             )
         return str(answer.headers.get("ETag", ""))
     raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def bucket_session() -> requests.Session:
+    """A session for presigned URLs: no EM header or key on it, and a connection for every part in flight."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_maxsize=PARALLEL_PARTS)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session

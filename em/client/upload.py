@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-import requests
 import yaml
 from rich.console import Console
 
@@ -119,9 +118,9 @@ def send_blobs(
     sizes = {sha: sources[sha].stat().st_size for sha in wanted}
     if transfers is None:
         transfers = transfer.plans(client, sizes)
-    with render.transfer_progress(console) as progress, requests.Session() as bucket:
+    with render.transfer_progress(console) as progress, transfer.bucket_session() as bucket:
         task = progress.add_task(label, total=sum(sizes.values()))
-        for sha in wanted:
+        for sha in wanted:  # one at a time: the embedded default (SQLite) takes one writer at a time
             plan = transfers.get(sha)
             if plan is not None:
                 transfer.to_bucket(client, bucket, sha, sources[sha], plan, lambda n: progress.advance(task, n))
