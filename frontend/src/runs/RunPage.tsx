@@ -9,6 +9,7 @@ import { FilesTab } from "./FilesTab";
 import { JsonTree } from "./JsonTree";
 import { LogTab } from "./LogTab";
 import { MetricsTab } from "./MetricsTab";
+import { NestedRuns } from "./NestedRuns";
 import { OverviewTab } from "./OverviewTab";
 import { StatusBadge } from "./StatusBadge";
 import { runsEn } from "./strings";
@@ -80,6 +81,11 @@ export function RunPage() {
         {run.run.alternative_name && <code className="muted" title="alternativeName">{run.run.alternative_name}</code>}
         <StatusBadge status={run.run.status} />
         {running && <span className="live-dot">{runsEn.run.live}</span>}
+        {run.parent_run && (
+          <span className="muted">
+            {runsEn.run.nestedIn} <Link to={`/runs/${run.parent_run}`}>{parentPath.slice(parentPath.lastIndexOf("/") + 1)}</Link>
+          </span>
+        )}
         <span className="spacer" />
         <Link className="button" to={`/runs?folder=${run.parent ?? ""}&recursive=1`}>
           {runsEn.list.title}
@@ -104,6 +110,7 @@ export function RunPage() {
       </div>
       <div className="tab-panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
         {tab === "overview" && <OverviewTab run={run} onChange={setRun} />}
+        {tab === "overview" && <NestedRuns runId={run.id} />}
         {tab === "metrics" && <MetricsTab runId={run.id} metrics={run.metrics} tick={tick} />}
         {tab === "hyperparameters" && <JsonTree value={run.hyperparameters} what={runsEn.run.tabs.hyperparameters.toLowerCase()} />}
         {tab === "platform" && <JsonTree value={run.platform} what={runsEn.run.tabs.platform.toLowerCase()} />}

@@ -74,6 +74,8 @@ export const runsEn = {
     user: "User",
     path: "Path",
     labels: "Labels",
+    nestedIn: "Nested in",
+    nestedRuns: "Nested runs",
     keyMetrics: "Metrics",
     metric: "Metric",
     latest: "Latest",

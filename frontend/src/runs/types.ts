@@ -17,6 +17,7 @@ export interface RunRow extends Node {
   params: Record<string, string>;
   metrics: Record<string, number | null>;
   tags: Record<string, string>;
+  parent_run: string | null; // the run this one is nested in (MLflow's parentRunId), or null
 }
 
 export interface MetricSummary {
