@@ -46,7 +46,7 @@ export const setTag = (id: string, key: string, value: string) =>
 
 export const deleteTag = (id: string, key: string) => api<void>(tagPath(id, key), { method: "DELETE" });
 
-export type XFetch = "step" | "timestamp";
+export type { XFetch } from "./types";
 
 // Histories travel in the compact form (application/vnd.em.history), read into typed arrays.
 export { histories, metricHistory } from "./historyWire";

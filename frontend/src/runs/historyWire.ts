@@ -2,8 +2,7 @@
 // `application/vnd.em.history` and reads the stored 8-byte columns straight into typed arrays, instead of
 // parsing tens of thousands of JSON numbers. Errors still come as the API's JSON error, through `api`.
 import { API_ROOT, ApiError, api, csrfToken, queryString, type Query } from "../api";
-import type { XFetch } from "./api";
-import type { History } from "./types";
+import type { History, XFetch } from "./types";
 
 export const HISTORY_MEDIA_TYPE = "application/vnd.em.history";
 const MAGIC = "EMH1";

@@ -99,3 +99,6 @@ export interface FilterErrorDetail {
   token: string;
   expected?: string[];
 }
+
+/** Which x a history is read against: the step or the wall-clock time (epochs ride along either way). */
+export type XFetch = "step" | "timestamp";
