@@ -24,8 +24,9 @@ DEBUG is off. What is measured, through the real code:
 By default a table is printed and the exit status is 1 if a budget is missed or a measurement could not
 run (named on stderr); `--json` prints one object per line instead: `{"name", "value", "unit", "budget",
 "better"}`. `--vs-mlflow` instead runs one workload against EM and against an MLflow tracking server
-(installed into its own virtual environment, kept between runs; its own database `mlflow_bench` on the
-same PostgreSQL server) through plain HTTP on both sides, and prints them side by side with their ratio.
+(installed into its own virtual environment, kept between runs; its own database `<em database>_mlflow`
+on the same PostgreSQL server) through plain HTTP on both sides, measure by measure, and prints them side
+by side with their ratio.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """One workload against EM and against an MLflow tracking server, side by side (`bench/runs.py --vs-mlflow`).
 
-Both servers run on this machine with two worker processes and store into the same PostgreSQL server
-(MLflow in its own database `mlflow_bench`); both are driven by plain HTTP with `requests`, one session
-per side, request bodies encoded before the clock starts, so what differs is the server. MLflow is
-installed into its own virtual environment (kept between runs) and its telemetry is turned off.
+Both servers run on this machine at once, two worker processes each, and store into the same PostgreSQL
+server (MLflow in its own database, named after EM's: `<em database>_mlflow`); each measure is taken on
+EM and then on MLflow before the next, so the two halves of a ratio meet the same load. Both are driven
+by plain HTTP with `requests`, one session per side, request bodies encoded before the clock starts, so
+what differs is the server. MLflow is installed into its own virtual environment (kept between runs) and
+its telemetry is turned off.
 
 The workload: create runs with ~10 params and 5 final metric values (MLflow: runs/create + log-batch;
 EM: POST /runs with hparams + one live-logging call), from one client and from `--create-clients` clients
@@ -27,7 +29,7 @@ import tempfile
 import threading
 import time
 from argparse import Namespace
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -337,30 +339,43 @@ def create_in_parallel(side: MlflowSide | EmSide, specs: list[Spec], clients: in
     return took
 
 
-def measure_side(side: MlflowSide | EmSide, specs: list[Spec], clients: int, repeat: int) -> dict[str, float]:
-    """The workload on one side: each measure by name, in the unit of its Pair."""
-    out: dict[str, float] = {}
-    out["create_runs"] = len(specs) / seconds(lambda: side.create_runs(specs))
+def workload(side: MlflowSide | EmSide, specs: list[Spec], clients: int, repeat: int) -> Iterator[tuple[str, float]]:
+    """The workload on one side, one measure at a time: (name, value in the unit of its Pair)."""
+    yield "create_runs", len(specs) / seconds(lambda: side.create_runs(specs))
     parallel = [(f"par-{name}", hparams, final) for name, hparams, final in specs]
-    out["create_runs_parallel"] = len(parallel) / create_in_parallel(side, parallel, clients)
+    yield "create_runs_parallel", len(parallel) / create_in_parallel(side, parallel, clients)
     run_id = side.create_run("ingest")
     bodies = side.ingest_bodies(run_id)
     ingest = side.ingest if isinstance(side, MlflowSide) else side.ingest_to(run_id)
-    out["ingest"] = INGEST_POINTS / seconds(lambda: ingest(bodies))
+    yield "ingest", INGEST_POINTS / seconds(lambda: ingest(bodies))
     assert side.history(run_id) == INGEST_POINTS
-    out["history_full"] = median_ms(lambda: side.history(run_id), max(3, repeat // 3))
+    yield "history_full", median_ms(lambda: side.history(run_id), max(3, repeat // 3))
     if isinstance(side, MlflowSide):
         assert 0 < side.sampled(run_id) <= SAMPLED
-        out["history_sampled"] = median_ms(lambda: side.sampled(run_id), repeat)
+        yield "history_sampled", median_ms(lambda: side.sampled(run_id), repeat)
     else:
         assert 0 < side.history(run_id, SAMPLED) <= SAMPLED
-        out["history_sampled"] = median_ms(lambda: side.history(run_id, SAMPLED), repeat)
+        yield "history_sampled", median_ms(lambda: side.history(run_id, SAMPLED), repeat)
     found = side.search()
     assert found, "the search found nothing"
     assert found == sorted(found, reverse=True), found[:5]
-    out["search"] = median_ms(side.search, repeat)
-    out["search_matches"] = len(found)
-    return out
+    yield "search", median_ms(side.search, repeat)
+    yield "search_matches", len(found)
+
+
+def interleaved(workloads: dict[str, Iterator[tuple[str, float]]]) -> dict[str, dict[str, float]]:
+    """Each measure on one side, then the same measure on the other, and so on: on a shared machine the
+    load changes from minute to minute, and a ratio is only worth what its two halves have in common."""
+    results: dict[str, dict[str, float]] = {name: {} for name in workloads}
+    while workloads:
+        for name, steps in list(workloads.items()):
+            step = next(steps, None)
+            if step is None:
+                del workloads[name]
+                continue
+            print(f"  {name}: {step[0]} = {step[1]:,.1f}", file=sys.stderr)
+            results[name][step[0]] = step[1]
+    return results
 
 
 def pairs(created: int, clients: int, searched: int) -> list[Pair]:
@@ -402,7 +417,8 @@ def as_results(table: Iterable[Pair]) -> list[Result]:
 
 
 def run(args: Namespace, people: fixtures.People, collector: Any) -> str:
-    """Both sides in turn (never at once: they share the two cores); the side-by-side table."""
+    """Both servers up at once, idle but for the side being measured; each measure taken on EM and then
+    on MLflow before the next (`interleaved`); the side-by-side table."""
     specs = run_specs(args.create_runs)
     searched = run_specs(args.mlflow_runs)
     table = pairs(args.create_runs, args.create_clients, args.mlflow_runs)
@@ -410,27 +426,24 @@ def run(args: Namespace, people: fixtures.People, collector: Any) -> str:
     keys += ("search_matches",)
     results: dict[str, dict[str, float]] = {}
 
-    def em() -> list[Result]:
+    def both() -> list[Result]:
+        mlflow_server = start_mlflow(ensure_mlflow(args.mlflow_venv), args.database_url)
         # Threads as deploy/gunicorn.conf.py runs it in production; two processes, as MLflow gets.
-        server = start_em(REPO, workers=2, threads=EM_THREADS)
+        em_server = start_em(REPO, workers=2, threads=EM_THREADS)
         try:
-            side = EmSide(server, people, searched)
-            results["em"] = measure_side(side, specs, args.create_clients, args.repeat)
+            em = EmSide(em_server, people, searched)
+            mlflow = MlflowSide(mlflow_server, mlflow_database_url(args.database_url), searched)
+            steps = {
+                side: workload(s, specs, args.create_clients, args.repeat)
+                for side, s in (("em", em), ("mlflow", mlflow))
+            }
+            results.update(interleaved(steps))
         finally:
-            server.stop()
+            em_server.stop()
+            mlflow_server.stop()
         return []
 
-    def mlflow() -> list[Result]:
-        server = start_mlflow(ensure_mlflow(args.mlflow_venv), args.database_url)
-        try:
-            side = MlflowSide(server, mlflow_database_url(args.database_url), searched)
-            results["mlflow"] = measure_side(side, specs, args.create_clients, args.repeat)
-        finally:
-            server.stop()
-        return []
-
-    collector.add("EM side", em)
-    collector.add("MLflow side", mlflow)
+    collector.add("EM and MLflow, measure by measure", both)
     for pair, key in zip(table, keys, strict=True):
         pair.em = results.get("em", {}).get(key)
         pair.mlflow = results.get("mlflow", {}).get(key)
