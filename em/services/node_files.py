@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from em.access import Access, Level, ensure
 from em.models import ManifestEntry, Node, StorageType
 
 from . import blobs
-from .uploads import manifest_for
+from .uploads import manifest_for, validate_files
 from .validation import validate_path
 
 
@@ -56,22 +57,49 @@ def put_file(*, node: Node | Access, path: str, stream: blobs.Readable, length: 
         blob = blobs.receive(digest.hexdigest(), spool, by=by, length=length).blob
     if blob is None:  # receive got every byte, so it stored or found the blob
         raise errors.InvalidInput("The file could not be stored; send it again.")
-    with transaction.atomic():
-        locked = Node.objects.select_for_update().get(pk=node.pk)
-        if locked.deleted_at is not None:
-            raise errors.NotFound("Node not found.")
-        entries = {
-            path: {"path": path, "sha256": e.blob_id, "size": e.size, "mtime": e.mtime.isoformat() if e.mtime else None}
-            for path, e in blobs.manifest_files(locked).items()
-        }
+
+    def add(entries: dict[str, dict[str, Any]]) -> set[str]:
         if any(other.startswith(f"{clean}/") for other in entries) or _is_file_above(clean, entries):
             raise errors.InvalidInput(f"{clean} would be both a file and a folder.", detail={"path": clean})
         entries[clean] = {"path": clean, "sha256": blob.sha256, "size": blob.size, "mtime": None}
-        locked.manifest = manifest_for(list(entries.values()))
-        locked.editor = by
-        locked.save(update_fields=["manifest", "editor", "modified_at"])
+        return {clean}
+
+    with transaction.atomic():
+        locked, _ = rewrite_files(node=node, by=by, change=add)
     node.manifest = locked.manifest
     return blobs.file_entry(locked, clean)
+
+
+Entries = dict[str, dict[str, Any]]
+
+
+def file_entries(node: Node) -> Entries:
+    """The node's files as the upload protocol's entries (path → {path, sha256, size, mtime})."""
+    return {
+        path: {"path": path, "sha256": e.blob_id, "size": e.size, "mtime": e.mtime.isoformat() if e.mtime else None}
+        for path, e in blobs.manifest_files(node).items()
+    }
+
+
+def rewrite_files(*, node: Node, by: Any, change: Callable[[Entries], set[str]]) -> tuple[Node, set[str]]:
+    """Change the file set of `node` in place: `change` edits its entries and names the paths it changed.
+
+    Run inside the caller's transaction: the node's row is locked and re-read first, so two clients
+    adding files at once both land (each sees the other's manifest), and the caller can do more in the
+    same transaction (T9k marks a run for re-indexing). When nothing changed no manifest is written.
+    The checker has been asked by the caller (EDIT on `node`); a node trashed meanwhile is NotFound.
+    """
+    locked = Node.objects.select_for_update().filter(pk=node.pk, deleted_at__isnull=True).first()
+    if locked is None:
+        raise errors.NotFound("Node not found.")
+    entries = file_entries(locked)
+    changed = change(entries)
+    if changed:
+        checked = validate_files(list(entries.values()))
+        locked.manifest = manifest_for(checked) if checked else None
+        locked.editor = by
+        locked.save(update_fields=["manifest", "editor", "modified_at"])
+    return locked, changed
 
 
 def _is_file_above(path: str, entries: dict[str, Any]) -> bool:

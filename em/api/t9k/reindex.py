@@ -46,7 +46,7 @@ def needed_files(files: dict[str, ManifestEntry]) -> set[str] | None:
 def files_changed(node: Node, changed: set[str]) -> bool:
     """Called in the transaction that changed `node`'s files (`changed` their paths): have a run
     indexed when it is ready and a file indexing reads is among them. Whether indexing was asked for."""
-    if node.kind != Kind.RUN:
+    if node.kind != Kind.RUN or not changed:
         return False
     needed = needed_files(blobs.manifest_files(node))
     if needed is None or not needed & changed:

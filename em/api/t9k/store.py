@@ -27,7 +27,7 @@ from django.utils import timezone
 from em import errors
 from em.access import Access, Checker, Level
 from em.models import Blob, ManifestEntry, Node, StorageType
-from em.services import blobs, lookup, uploads
+from em.services import blobs, lookup, node_files
 from em.services.validation import validate_path
 
 from . import reindex
@@ -80,38 +80,6 @@ def resolve(checker: Checker, path: str, *, need: Level = Level.VIEW) -> ObjectR
     return ObjectRef(proof, key, path)
 
 
-def _entries(node: Node) -> dict[str, dict[str, Any]]:
-    """The node's files as the upload protocol's entries (path → {path, size, sha256, mtime})."""
-    return {
-        path: {
-            "path": path,
-            "size": entry.size,
-            "sha256": entry.blob_id,
-            "mtime": entry.mtime.isoformat() if entry.mtime else None,
-        }
-        for path, entry in blobs.manifest_files(node).items()
-    }
-
-
-def _locked(node: Node) -> Node:
-    """The node re-read under a row lock, so two objects written at once do not lose one another."""
-    fresh = Node.objects.select_for_update().filter(pk=node.pk, deleted_at__isnull=True).first()
-    if fresh is None:
-        raise errors.NotFound("node not found")
-    return fresh
-
-
-def _write_manifest(node: Node, entries: dict[str, dict[str, Any]], *, by: Any, changed: set[str]) -> Node:
-    """Give `node` (locked) the files `entries`, and have a run indexed when it is ready (in the caller's
-    transaction)."""
-    checked = uploads.validate_files(list(entries.values()))
-    node.manifest = uploads.manifest_for(checked) if checked else None
-    node.editor = by
-    node.save(update_fields=["manifest", "editor", "modified_at"])
-    reindex.files_changed(node, changed)
-    return node
-
-
 def put(ref: ObjectRef, blob: Blob, *, by: Any) -> Node:
     """Store `blob` as the file `ref.key` of its node (replacing the file there). A file whose bytes did
     not change changes nothing, so the SDK's periodic re-upload of a run's folder costs no re-indexing."""
@@ -119,32 +87,40 @@ def put(ref: ObjectRef, blob: Blob, *, by: Any) -> Node:
         raise errors.InvalidInput(f"path {ref.path!r} names a node; add the object's key: <node path>/<key>")
     if ref.access.level < Level.EDIT:
         raise errors.PermissionDenied("permission denied")
-    with transaction.atomic():
-        node = _locked(ref.node)
-        entries = _entries(node)
+
+    def add(entries: node_files.Entries) -> set[str]:
         same = entries.get(ref.key)
         if same is not None and same["sha256"] == blob.sha256:
-            return node
+            return set()
         entries[ref.key] = {
             "path": ref.key,
             "size": blob.size,
             "sha256": blob.sha256,
             "mtime": timezone.now().isoformat(),
         }
-        return _write_manifest(node, entries, by=by, changed={ref.key})
+        return {ref.key}
+
+    with transaction.atomic():
+        node, changed = node_files.rewrite_files(node=ref.node, by=by, change=add)
+        reindex.files_changed(node, changed)
+    return node
 
 
 def remove(ref: ObjectRef, *, by: Any) -> int:
     """Remove the file `ref.key`, or every file under it when it names a directory (all of the node's
     files when the key is empty); how many went. ObjectNotFound when it names nothing."""
-    with transaction.atomic():
-        node = _locked(ref.node)
-        entries = _entries(node)
+
+    def drop(entries: node_files.Entries) -> set[str]:
         gone = {path for path in entries if in_directory(path, ref.key)}
         if not gone:
             raise ObjectNotFound(f"object not found [{ref.path}]")
-        kept = {path: entry for path, entry in entries.items() if path not in gone}
-        _write_manifest(node, kept, by=by, changed=gone)
+        for path in gone:
+            del entries[path]
+        return gone
+
+    with transaction.atomic():
+        node, gone = node_files.rewrite_files(node=ref.node, by=by, change=drop)
+        reindex.files_changed(node, gone)
     return len(gone)
 
 
