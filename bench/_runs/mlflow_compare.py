@@ -113,6 +113,10 @@ def start_mlflow(executable: Path, em_database_url: str) -> Server:
         "PATH": f"{executable.parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
         "HOME": str(Path.home()),
         "MLFLOW_DISABLE_TELEMETRY": "true",  # it would phone home; this bench talks only to 127.0.0.1
+        # Enough database connections for the clients that create runs at once (its default pool of 5 + 10
+        # per worker times out under 32 of them).
+        "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": "20",
+        "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": "20",
         "DO_NOT_TRACK": "true",
     }
     argv = [
@@ -363,10 +367,11 @@ def workload(side: MlflowSide | EmSide, specs: list[Spec], clients: int, repeat:
     yield "search_matches", len(found)
 
 
-def interleaved(workloads: dict[str, Iterator[tuple[str, float]]]) -> dict[str, dict[str, float]]:
-    """Each measure on one side, then the same measure on the other, and so on: on a shared machine the
-    load changes from minute to minute, and a ratio is only worth what its two halves have in common."""
-    results: dict[str, dict[str, float]] = {name: {} for name in workloads}
+def interleaved(workloads: dict[str, Iterator[tuple[str, float]]], results: dict[str, dict[str, float]]) -> None:
+    """Each measure on one side, then the same measure on the other, and so on, into `results` (which keeps
+    what was measured if a side fails): on a shared machine the load changes from minute to minute, and a
+    ratio is only worth what its two halves have in common."""
+    results.update({name: {} for name in workloads})
     while workloads:
         for name, steps in list(workloads.items()):
             step = next(steps, None)
@@ -375,7 +380,6 @@ def interleaved(workloads: dict[str, Iterator[tuple[str, float]]]) -> dict[str, 
                 continue
             print(f"  {name}: {step[0]} = {step[1]:,.1f}", file=sys.stderr)
             results[name][step[0]] = step[1]
-    return results
 
 
 def pairs(created: int, clients: int, searched: int) -> list[Pair]:
@@ -437,7 +441,7 @@ def run(args: Namespace, people: fixtures.People, collector: Any) -> str:
                 side: workload(s, specs, args.create_clients, args.repeat)
                 for side, s in (("em", em), ("mlflow", mlflow))
             }
-            results.update(interleaved(steps))
+            interleaved(steps, results)
         finally:
             em_server.stop()
             mlflow_server.stop()
