@@ -45,17 +45,6 @@ def test_schema_is_valid_and_documents_every_endpoint(client, tmp_path):
     assert b"cdn" not in docs.content.lower()  # served from the installed sidecar, works offline
 
 
-def test_seed_demo_creates_the_demo_user_and_is_idempotent(client):
-    call_command("seed_demo")
-    call_command("seed_demo")
-    client.post("/accounts/login/", {"username": "demo", "password": "demo"})
-    me = client.get("/api/v1/me").json()
-    children = client.get(f"/api/v1/nodes/{me['root']['id']}/children").json()
-    assert {c["name"] for c in children["results"]} == {"em-examples", "t9k-assethub", "scratch"}
-    shared = client.get("/api/v1/shared-with-me").json()["results"]
-    assert [s["path"] for s in shared] == ["/alice/team-baselines"]
-
-
 def test_healthz_answers_without_signing_in(client):
     response = client.get("/healthz")
     assert response.status_code == 200

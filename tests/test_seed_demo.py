@@ -1,12 +1,12 @@
 """`manage.py seed_demo`: real runs recorded through the SDK and its uploader, a shared folder, idempotent.
 
 The command serves this process's app on a free port and talks to it over HTTP, as `make run` does on a
-fresh clone; the test database must therefore be committed (transactional_db).
+fresh clone; the test database must therefore be committed (transactional_db). How long seeding takes is
+`make run`'s concern and is printed by the command, not asserted here (a loaded machine is not a slow one).
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +19,11 @@ from em.models import Kind, LineageEdge, MetricSeries, Node, Run, RunStatus
 from em.services import lookup
 
 pytestmark = pytest.mark.django_db(transaction=True)
-SEED_BUDGET_S = 20.0
 
 
 @pytest.fixture
-def seeded(private_storage: Path, workdir: Path) -> float:
-    started = time.monotonic()
+def seeded(private_storage: Path, workdir: Path) -> None:
     call_command("seed_demo", stdout=_Sink())
-    return time.monotonic() - started
 
 
 class _Sink:
@@ -40,8 +37,7 @@ class _Sink:
         return
 
 
-def test_seed_records_real_runs_with_train_val_test_metrics_and_lineage(seeded: float) -> None:
-    assert seeded < SEED_BUDGET_S
+def test_seed_records_real_runs_with_train_val_test_metrics_and_lineage(seeded: None) -> None:
     runs = {run.node.name: run for run in Run.objects.filter(node__owner__username="demo").select_related("node")}
     assert set(runs) == {"mlp-h16", "mlp-h32", "mlp-h64", "mlp-h64-wd", "mlp-h64-lr5"}
     assert runs["mlp-h64-lr5"].status == RunStatus.ERROR  # the rate really diverged
@@ -60,7 +56,7 @@ def test_seed_records_real_runs_with_train_val_test_metrics_and_lineage(seeded: 
     )
 
 
-def test_alice_shares_a_folder_with_a_run_in_it_with_demo(seeded: float, django_user_model: Any) -> None:
+def test_alice_shares_a_folder_with_a_run_in_it_with_demo(seeded: None, django_user_model: Any) -> None:
     demo = django_user_model.objects.get(username="demo")
     shared = lookup.resolve(demo, "/alice/team-baselines")
     assert access.level(demo, shared) == Level.VIEW
@@ -68,15 +64,24 @@ def test_alice_shares_a_folder_with_a_run_in_it_with_demo(seeded: float, django_
     assert not demo.is_staff and demo.check_password("demo")
 
 
-def test_seeding_again_keeps_everything_and_adds_nothing(seeded: float) -> None:
+def test_seeding_again_keeps_everything_and_adds_nothing(seeded: None) -> None:
     before = sorted(Node.objects.values_list("path", flat=True))
     call_command("seed_demo", stdout=_Sink())
     assert sorted(Node.objects.values_list("path", flat=True)) == before
 
 
-def test_seeding_again_records_only_the_runs_that_went_missing(seeded: float) -> None:
+def test_seeding_again_records_only_the_runs_that_went_missing(seeded: None) -> None:
     gone = Node.objects.get(name="mlp-h32", kind=Kind.RUN)
     Node.objects.filter(pk=gone.pk).delete()
     call_command("seed_demo", stdout=_Sink())
     names = sorted(Node.objects.filter(kind=Kind.RUN, owner__username="demo").values_list("name", flat=True))
     assert names == ["mlp-h16", "mlp-h32", "mlp-h64", "mlp-h64-lr5", "mlp-h64-wd"]
+
+
+def test_the_demo_signs_in_to_its_folders_and_alices_shared_one(seeded: None, client: Any) -> None:
+    client.post("/accounts/login/", {"username": "demo", "password": "demo"})
+    me = client.get("/api/v1/me").json()
+    children = client.get(f"/api/v1/nodes/{me['root']['id']}/children").json()
+    assert {c["name"] for c in children["results"]} == {"em-examples", "t9k-assethub", "scratch"}
+    shared = client.get("/api/v1/shared-with-me").json()["results"]
+    assert [s["path"] for s in shared] == ["/alice/team-baselines"]
