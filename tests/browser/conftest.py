@@ -104,6 +104,15 @@ def open_portal(browser: Any, live_server: Any, portal_build: None) -> Iterator[
     assert not errors, f"script errors in the portal: {errors}"
 
 
+@pytest.fixture
+def timings() -> Iterator[dict[str, float]]:
+    """Numbers a test measured, printed at its end (`-s` shows them)."""
+    found: dict[str, float] = {}
+    yield found
+    if found:
+        print("\n" + ", ".join(f"{k}: {v:.0f} ms" for k, v in found.items()))
+
+
 def screenshot(page: Any, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,20 +20,12 @@ from em.autotune.bundle import TrialData
 from em.autotune.services import create_live, replace_trials
 from em.models import Kind, Node, Run
 from tests.browser.conftest import screenshot
+from tests.browser.page_timing import open_drawn
 from tests.factories import folder, root
 
 optuna = pytest.importorskip("optuna")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def timings() -> Iterator[dict[str, float]]:
-    """Numbers a test measured, printed at its end (`-s` shows them)."""
-    found: dict[str, float] = {}
-    yield found
-    if found:
-        print("\n" + ", ".join(f"{k}: {v:.0f} ms" for k, v in found.items()))
 
 
 def objective(trial: Any) -> float:
@@ -144,24 +135,17 @@ def test_a_search_of_500_trials_draws_fast(open_portal, alice, timings, record_p
         replace_trials(autotune, trials)
 
     page = open_portal(alice)
-    page.goto("/")  # the portal's scripts are cached, as they are for someone using it
-    page.get_by_role("navigation", name="Main").wait_for()
-    started = time.perf_counter()
-    page.goto(f"/autotune/{autotune.node_id}")
-    drawn = page.locator("[data-testid=autotune-page][data-render-ms]")
-    drawn.wait_for(timeout=30_000)
-    wall_ms = (time.perf_counter() - started) * 1000
+    drawn = open_drawn(page, f"/autotune/{autotune.node_id}", "[data-testid=autotune-page]", timeout=30_000)
     expect(page.get_by_test_id("trials-count")).to_have_text("500 trials")
     # The figures below the fold draw when scrolled to: parallel coordinates of 500 trials.
     scrolled = time.perf_counter()
     page.locator("[data-chart=parallel]").scroll_into_view_if_needed()
     page.locator(".plotly-box[data-ready] .parcoords").first.wait_for(timeout=60_000)
     parallel_ms = (time.perf_counter() - scrolled) * 1000
-    in_page_ms = float(drawn.get_attribute("data-render-ms") or "nan")
-    timings["500-trial AutoTune page, table and value chart drawn (in page)"] = in_page_ms
-    timings["500-trial AutoTune page, navigation to drawn (test side)"] = wall_ms
+    timings["500-trial AutoTune page, table and value chart drawn (in page)"] = drawn.in_page_ms
+    timings["500-trial AutoTune page, navigation to drawn (test side)"] = drawn.wall_ms
     timings["500-trial parallel coordinates, scrolled into view to drawn (test side)"] = parallel_ms
-    record_property("autotune_500_ms", round(in_page_ms))
+    record_property("autotune_500_ms", round(drawn.in_page_ms))
     best = Node.objects.get(pk=autotune.node_id)
     assert best.kind == Kind.AUTOTUNE
     screenshot(page, "autotune-500-trials")

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from em.models import Kind, LineageEdge, Manifest, Node
 from em.services import sharing
 from em.services.nodes import create_node
 from tests.browser.conftest import screenshot
+from tests.browser.page_timing import open_drawn
 from tests.factories import folder, root
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,15 +31,6 @@ MODEL = "t9k-assethub/model/cnn"
 
 def ok(result: Any) -> None:
     assert result.exit_code == 0, result.output
-
-
-@pytest.fixture
-def timings() -> Iterator[dict[str, float]]:
-    """Numbers a test measured, printed at its end (`-s` shows them)."""
-    found: dict[str, float] = {}
-    yield found
-    if found:
-        print("\n" + ", ".join(f"{k}: {v:.0f} ms" for k, v in found.items()))
 
 
 @pytest.fixture
@@ -143,19 +133,12 @@ def test_a_200_node_graph_draws_fast_and_readably(open_portal, alice, timings, r
     LineageEdge.objects.bulk_create(edges)
 
     page = open_portal(alice)
-    page.goto("/")  # the portal's scripts are cached, as they are for someone using it
-    page.get_by_role("navigation", name="Main").wait_for()
-    started = time.perf_counter()
-    page.goto(f"/lineage?node={dataset.pk}:{start.pk}&depth=2")
-    drawn = page.locator("[data-testid=dataflow][data-render-ms]")
-    drawn.wait_for()
-    wall_ms = (time.perf_counter() - started) * 1000
+    drawn = open_drawn(page, f"/lineage?node={dataset.pk}:{start.pk}&depth=2", "[data-testid=dataflow]")
     expect(page.get_by_test_id("dataflow-counts")).to_have_text("201 nodes, 200 edges")
     expect(page.locator(".lineage-node")).to_have_count(201)
-    in_page_ms = float(drawn.get_attribute("data-render-ms") or "nan")
-    timings["200-node lineage graph, fetch + layout + draw (in page)"] = in_page_ms
-    timings["200-node lineage graph, navigation to drawn (test side)"] = wall_ms
-    record_property("lineage_200_ms", round(in_page_ms))
+    timings["200-node lineage graph, fetch + layout + draw (in page)"] = drawn.in_page_ms
+    timings["200-node lineage graph, navigation to drawn (test side)"] = drawn.wall_ms
+    record_property("lineage_200_ms", round(drawn.in_page_ms))
     # Readable: the first view is at a scale where labels are text-sized, centred on the start.
     label = page.locator(".lineage-node.is-root .lineage-label").bounding_box()
     assert label is not None and label["height"] >= 9, label
