@@ -1,8 +1,9 @@
 // One run: overview, metrics charts, hyper-parameters, platform, git, log and files, in tabs (the tab is
 // in the URL's hash so a link can open it). While the run is running everything refreshes every few seconds.
-import { useCallback, useEffect, useState } from "react";
-import { Link, useLocation, useNavigate, useParams } from "react-router-dom";
+import { useEffect, useState } from "react";
+import { Link, useParams } from "react-router-dom";
 import { Breadcrumbs, ErrorState, Loading } from "../components";
+import { Tabs, useHashTab } from "../components/Tabs";
 import { DataFlow, lineageEn } from "../lineage";
 import { getRun } from "./api";
 import { FilesTab } from "./FilesTab";
@@ -17,15 +18,12 @@ import type { RunDetail } from "./types";
 import "./runs.css";
 
 const TABS = ["overview", "metrics", "hyperparameters", "platform", "git", "log", "files", "dataflow"] as const;
-type Tab = (typeof TABS)[number];
+const TAB_NAMES: Record<string, string> = { ...runsEn.run.tabs, dataflow: lineageEn.tab };
 const LIVE_MS = 5000;
 
 export function RunPage() {
   const { id = "" } = useParams();
-  const location = useLocation();
-  const navigate = useNavigate();
-  const hash = location.hash.replace("#", "") as Tab;
-  const tab: Tab = TABS.includes(hash) ? hash : "overview";
+  const [tab, select] = useHashTab(TABS);
   const [run, setRun] = useState<RunDetail | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [tick, setTick] = useState(0);
@@ -60,15 +58,6 @@ export function RunPage() {
     };
   }, [id, running]);
 
-  const select = useCallback((t: Tab) => navigate({ hash: t === "overview" ? "" : t }, { replace: true }), [navigate]);
-  const onTabKey = (e: React.KeyboardEvent) => {
-    const step = e.key === "ArrowRight" ? 1 : e.key === "ArrowLeft" ? -1 : 0;
-    if (!step) return;
-    const next = TABS[(TABS.indexOf(tab) + step + TABS.length) % TABS.length];
-    select(next);
-    document.getElementById(`tab-${next}`)?.focus();
-  };
-
   if (error) return <ErrorState error={error} onRetry={() => setAttempt((a) => a + 1)} />;
   if (!run) return <Loading label={runsEn.run.loading} />;
 
@@ -91,24 +80,7 @@ export function RunPage() {
           {runsEn.list.title}
         </Link>
       </header>
-      <div className="tabs" role="tablist" aria-label={run.name} onKeyDown={onTabKey}>
-        {TABS.map((t) => (
-          <button
-            key={t}
-            id={`tab-${t}`}
-            type="button"
-            role="tab"
-            aria-selected={t === tab}
-            aria-controls={`panel-${t}`}
-            tabIndex={t === tab ? 0 : -1}
-            className={t === tab ? "active" : undefined}
-            onClick={() => select(t)}
-          >
-            {t === "dataflow" ? lineageEn.tab : runsEn.run.tabs[t]}
-          </button>
-        ))}
-      </div>
-      <div className="tab-panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+      <Tabs label={run.name} tabs={TABS} names={TAB_NAMES} tab={tab} onSelect={select}>
         {tab === "overview" && <OverviewTab run={run} onChange={setRun} />}
         {tab === "overview" && <NestedRuns runId={run.id} />}
         {tab === "metrics" && <MetricsTab runId={run.id} metrics={run.metrics} tick={tick} />}
@@ -118,7 +90,7 @@ export function RunPage() {
         {tab === "log" && <LogTab runId={run.id} tick={tick} />}
         {tab === "files" && <FilesTab runId={run.id} />}
         {tab === "dataflow" && <DataFlow nodeKey={run.id} />}
-      </div>
+      </Tabs>
     </div>
   );
 }
