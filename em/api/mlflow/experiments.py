@@ -46,6 +46,18 @@ def folder_by_id(checker: Checker, experiment_id: str, *, need: Level = Level.VI
     return found
 
 
+def folders_of(checker: Checker, experiment_ids: list[Any]) -> list[Node]:
+    """The folders of the experiments a search names that the caller may view; MLflow finds nothing in an
+    experiment that is not there, and a hidden one is the same (so neither is an error)."""
+    folders = []
+    for experiment_id in experiment_ids:
+        try:
+            folders.append(folder_by_id(checker, str(experiment_id), make=False).node)
+        except errors.NotFound:
+            continue
+    return folders
+
+
 def present(checker: Checker, folders: list[Node]) -> list[dict[str, Any]]:
     paths = display_paths(folders)
     return [shapes.experiment(folder, paths[folder.pk], checker.user) for folder in folders]

@@ -19,7 +19,7 @@ from em.services.trash import free_name
 from . import shapes
 from .base import MlflowView, integer, is_uuid, listed, next_token, page_offset, pairs, text
 from .errors import MlflowError
-from .experiments import folder_by_id
+from .experiments import folder_by_id, folders_of
 from .runs import run_access
 
 MODEL_NOT_FOUND = "Logged model not found."
@@ -153,12 +153,7 @@ class LoggedModelSearchView(MlflowView):
         if not 1 <= size <= 1000:
             raise MlflowError("max_results is from 1 to 1000.")
         offset = page_offset(text(params, "page_token", required=False))
-        folders = []
-        for experiment_id in listed(params, "experiment_ids"):
-            try:
-                folders.append(folder_by_id(self.checker, str(experiment_id), make=False).node)
-            except errors.NotFound:
-                continue
+        folders = folders_of(self.checker, listed(params, "experiment_ids"))
         found = list(
             Node.objects.live()
             .filter(parent__in=folders, kind=Kind.ARTIFACT, extra__has_key="mlflow")

@@ -21,7 +21,7 @@ from em.services import lineage, trash
 from . import shapes
 from .base import MlflowView, integer, is_uuid, listed, next_token, page_offset, pairs, text
 from .errors import MlflowError
-from .experiments import folder_by_id, subtree_q
+from .experiments import folder_by_id, folders_of, subtree_q
 
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_PER_BATCH = 100
@@ -162,12 +162,7 @@ class RunSearchView(MlflowView):
         if text(params, "run_view_type", required=False, default="ACTIVE_ONLY") != "ACTIVE_ONLY":
             raise MlflowError("Only active runs are searched (run_view_type ACTIVE_ONLY); the rest are in the trash.")
         offset = page_offset(text(params, "page_token", required=False))
-        folders = []
-        for experiment_id in listed(params, "experiment_ids"):
-            try:
-                folders.append(folder_by_id(self.checker, str(experiment_id), make=False).node)
-            except errors.NotFound:
-                continue  # MLflow finds no runs in an experiment that is not there; a hidden one is the same
+        folders = folders_of(self.checker, listed(params, "experiment_ids"))
         if not folders:
             return Response({})
         found = selectors.search_runs(  # a bad filter is EM's InvalidInput, with the position: 400 here
