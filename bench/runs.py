@@ -3,6 +3,7 @@
     python bench/runs.py [--json] [--database-url postgres://postgres@127.0.0.1:5432/em_bench_runs]
                          [--points 1000000] [--runs 100000] [--live-batches 30] [--clients 8] [--repeat 10]
                          [--vs-mlflow [--mlflow-runs 10000] [--create-runs 1000] [--create-clients 32]
+                                      [--only create,history,search]
                                       [--mlflow-venv bench/.mlflow-venv]]
 
 The database named in the URL is DROPPED and created afresh (its name must contain "bench") and migrated;
@@ -103,6 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mlflow-runs", type=int, default=10_000, help="runs searched on each side (bulk-loaded)")
     parser.add_argument("--create-runs", type=int, default=1000, help="runs created through the API on each side")
     parser.add_argument("--create-clients", type=int, default=32, help="clients creating runs at once")
+    parser.add_argument(
+        "--only",
+        type=lambda text: [m for m in text.split(",") if m],
+        default=list(mlflow_compare.MEASURES),
+        help=f"with --vs-mlflow, only these measures: a comma-separated subset of {','.join(mlflow_compare.MEASURES)}",
+    )
     parser.add_argument(
         "--mlflow-venv", type=Path, default=REPO / "bench" / ".mlflow-venv", help="where MLflow is installed"
     )

@@ -343,28 +343,36 @@ def create_in_parallel(side: MlflowSide | EmSide, specs: list[Spec], clients: in
     return took
 
 
-def workload(side: MlflowSide | EmSide, specs: list[Spec], clients: int, repeat: int) -> Iterator[tuple[str, float]]:
+MEASURES = ("create", "history", "search")  # --only picks some: creation, ingest + history reads, search
+
+
+def workload(
+    side: MlflowSide | EmSide, specs: list[Spec], clients: int, repeat: int, only: Iterable[str] = MEASURES
+) -> Iterator[tuple[str, float]]:
     """The workload on one side, one measure at a time: (name, value in the unit of its Pair)."""
-    yield "create_runs", len(specs) / seconds(lambda: side.create_runs(specs))
-    parallel = [(f"par-{name}", hparams, final) for name, hparams, final in specs]
-    yield "create_runs_parallel", len(parallel) / create_in_parallel(side, parallel, clients)
-    run_id = side.create_run("ingest")
-    bodies = side.ingest_bodies(run_id)
-    ingest = side.ingest if isinstance(side, MlflowSide) else side.ingest_to(run_id)
-    yield "ingest", INGEST_POINTS / seconds(lambda: ingest(bodies))
-    assert side.history(run_id) == INGEST_POINTS
-    yield "history_full", median_ms(lambda: side.history(run_id), max(3, repeat // 3))
-    if isinstance(side, MlflowSide):
-        assert 0 < side.sampled(run_id) <= SAMPLED
-        yield "history_sampled", median_ms(lambda: side.sampled(run_id), repeat)
-    else:
-        assert 0 < side.history(run_id, SAMPLED) <= SAMPLED
-        yield "history_sampled", median_ms(lambda: side.history(run_id, SAMPLED), repeat)
-    found = side.search()
-    assert found, "the search found nothing"
-    assert found == sorted(found, reverse=True), found[:5]
-    yield "search", median_ms(side.search, repeat)
-    yield "search_matches", len(found)
+    if "create" in only:
+        yield "create_runs", len(specs) / seconds(lambda: side.create_runs(specs))
+        parallel = [(f"par-{name}", hparams, final) for name, hparams, final in specs]
+        yield "create_runs_parallel", len(parallel) / create_in_parallel(side, parallel, clients)
+    if "history" in only:
+        run_id = side.create_run("ingest")
+        bodies = side.ingest_bodies(run_id)
+        ingest = side.ingest if isinstance(side, MlflowSide) else side.ingest_to(run_id)
+        yield "ingest", INGEST_POINTS / seconds(lambda: ingest(bodies))
+        assert side.history(run_id) == INGEST_POINTS
+        yield "history_full", median_ms(lambda: side.history(run_id), max(3, repeat // 3))
+        if isinstance(side, MlflowSide):
+            assert 0 < side.sampled(run_id) <= SAMPLED
+            yield "history_sampled", median_ms(lambda: side.sampled(run_id), repeat)
+        else:
+            assert 0 < side.history(run_id, SAMPLED) <= SAMPLED
+            yield "history_sampled", median_ms(lambda: side.history(run_id, SAMPLED), repeat)
+    if "search" in only:
+        found = side.search()
+        assert found, "the search found nothing"
+        assert found == sorted(found, reverse=True), found[:5]
+        yield "search", median_ms(side.search, repeat)
+        yield "search_matches", len(found)
 
 
 def interleaved(workloads: dict[str, Iterator[tuple[str, float]]], results: dict[str, dict[str, float]]) -> None:
@@ -424,7 +432,7 @@ def run(args: Namespace, people: fixtures.People, collector: Any) -> str:
     """Both servers up at once, idle but for the side being measured; each measure taken on EM and then
     on MLflow before the next (`interleaved`); the side-by-side table."""
     specs = run_specs(args.create_runs)
-    searched = run_specs(args.mlflow_runs)
+    searched = run_specs(args.mlflow_runs if "search" in args.only else 0)
     table = pairs(args.create_runs, args.create_clients, args.mlflow_runs)
     keys = ("create_runs", "create_runs_parallel", "ingest", "history_full", "history_sampled", "search")
     keys += ("search_matches",)
@@ -438,7 +446,7 @@ def run(args: Namespace, people: fixtures.People, collector: Any) -> str:
             em = EmSide(em_server, people, searched)
             mlflow = MlflowSide(mlflow_server, mlflow_database_url(args.database_url), searched)
             steps = {
-                side: workload(s, specs, args.create_clients, args.repeat)
+                side: workload(s, specs, args.create_clients, args.repeat, args.only)
                 for side, s in (("em", em), ("mlflow", mlflow))
             }
             interleaved(steps, results)
