@@ -193,8 +193,8 @@ def expected_bands(series: MetricSeries, max_points: int, x: str, *, by_sub_buck
         level = overview.level_for(series.count, max_points, CHUNK_SIZE)
         assert level is not None
         start, length = level
-        stop = None if length is None else start + length
-        subs = np.concatenate([np.frombuffer(bytes(c.overview)[start:stop], dtype=overview.DTYPE) for c in chunks])
+        parts = [bytes(chunk.overview)[start : start + length] for chunk in chunks]
+        subs = np.concatenate([np.frombuffer(part, dtype=overview.DTYPE) for part in parts])
         subs = subs[subs["count"] > 0]
         firsts = subs["first_step"] if x == "step" else subs["first_time"]
         where = firsts[np.searchsorted(firsts, axis, side="right") - 1]
@@ -240,29 +240,63 @@ def test_a_coarse_history_comes_from_the_overviews_with_exact_bands(
     rng = np.random.default_rng(11)
     series = metrics.replace(run, "k", random_points(rng, 123_457))
     assert current_overviews(series)
-    for max_points in (2, 7, 60, 100):
+    for max_points in (2, 7, 60, 100, 1_000):  # the finest level serves up to 1,580 buckets of these points
         with django_assert_max_num_queries(1):
             history = metrics.read(series, max_points=max_points, x=x)
         assert 0 < len(history["step"]) <= max_points and history["count"] == 123_457
         assert_bands(history, expected_bands(series, max_points, x, by_sub_bucket=True), x)
         assert max(history["max"] or []) == series.max and min(history["min"] or []) == series.min
     # The overviews answered (their bucket edges are whole sub-buckets, unlike the exact read's).
-    assert expected_bands(series, 100, x, by_sub_bucket=True) != expected_bands(series, 100, x, by_sub_bucket=False)
+    for max_points in (100, 1_000):
+        by_sub_bucket = expected_bands(series, max_points, x, by_sub_bucket=True)
+        assert by_sub_bucket != expected_bands(series, max_points, x, by_sub_bucket=False)
     # Finer buckets than the overviews can serve come from the points, exactly as before.
-    assert_bands(metrics.read(series, max_points=500, x=x), expected_bands(series, 500, x, by_sub_bucket=False), x)
+    assert_bands(metrics.read(series, max_points=2_000, x=x), expected_bands(series, 2_000, x, by_sub_bucket=False), x)
 
 
-def test_the_overview_read_leaves_the_arrays_in_the_database_but_the_end_chunks(run: Run) -> None:
+@pytest.mark.parametrize(("max_points", "size"), [(100, 128), (1_000, 1_024)])
+def test_the_overview_read_leaves_the_arrays_in_the_database(run: Run, max_points: int, size: int) -> None:
     series = metrics.replace(run, "k", points(np.arange(12 * CHUNK_SIZE)))
-    level = overview.level_for(series.count, 100, CHUNK_SIZE)
-    assert level is not None
+    level = overview.level_for(series.count, max_points, CHUNK_SIZE)
+    assert level is not None and level[1] == size * overview.DTYPE.itemsize
     with CaptureQueriesContext(connection) as queries:
-        metrics.read(series, max_points=100)
+        metrics.read(series, max_points=max_points)
         rows = metrics._overview_rows(MetricChunk.objects.filter(series=series).order_by("seq"), *level)
     assert len(queries.captured_queries) == 2 and queries.captured_queries[0]["sql"] == queries[1]["sql"]
-    assert len(rows) == 12
-    arrays = [[len(column) for column in row[1:] if column is not None] for row in rows]
-    assert arrays[0] == arrays[-1] == [8 * CHUNK_SIZE] * 4 and not any(arrays[1:-1])
+    # Per chunk, the header and one level: a sub-bucket for every ~10 points at most, never the points.
+    assert [[len(column) for column in row] for row in rows] == [[overview.HEADER_BYTES, level[1]]] * 12
+
+
+def test_the_header_holds_the_end_points_as_the_exact_read_orders_them() -> None:
+    """Ties go to the first written at the start and the last written at the end (a stable sort)."""
+    data = points([5, 3, 3, 9, 9], [10.0, 11.0, 12.0, 13.0, 14.0])
+    data.timestamps = np.array([1.0, 2.0, 1.0, 3.0, 3.0])
+    header = overview.build(data.steps, data.epochs, data.timestamps, data.values)[: overview.HEADER_BYTES]
+    assert overview.current(header)
+    by_step = overview.end_points(header, header, "step")
+    by_time = overview.end_points(header, header, "timestamp")
+    assert [end["value"].tolist() for end in (*by_step, *by_time)] == [[11.0], [14.0], [10.0], [14.0]]
+    assert [by_step[0]["step"].tolist(), by_time[0]["step"].tolist()] == [[3], [5]]
+
+
+def test_a_series_written_before_the_layout_changed_is_read_from_its_points(run: Run) -> None:
+    data = random_points(np.random.default_rng(9), 12 * CHUNK_SIZE, repeats=False)
+    series = metrics.replace(run, "k", data)
+    for chunk in series.chunks.all():
+        chunk.overview = older_overview(metrics._unpack(chunk))
+        chunk.save(update_fields=["overview"])
+    with CaptureQueriesContext(connection) as queries:
+        history = metrics.read(series, max_points=100)
+    assert len(queries.captured_queries) == 2
+    assert_bands(history, expected_bands(series, 100, "step", by_sub_bucket=False), "step")
+
+
+def older_overview(p: Points) -> bytes:
+    """An overview in the layout before em 0016: no header, levels of 16 and 128, only the first padded."""
+    order = np.argsort(p.steps, kind="stable")
+    arrays = [getattr(p, f)[order] for f in ("steps", "epochs", "timestamps", "values")]
+    middle = np.frombuffer(overview._level(*arrays, 128), dtype=overview.DTYPE)
+    return overview._level(*arrays, 16) + middle[middle["count"] > 0].tobytes()
 
 
 def test_live_appends_and_compaction_keep_the_overviews_current(run: Run, django_assert_num_queries: Any) -> None:
@@ -328,3 +362,29 @@ def test_the_migration_fills_the_overviews_of_stored_chunks(alice: Any) -> None:
     finally:
         MigrationExecutor(connection).migrate(latest)
     assert current_overviews(series)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_rebuilds_overviews_of_the_older_layout_and_back(alice: Any) -> None:
+    before = [("em", "0015_autotune")]
+    node = run_node(root(alice), "r", {"stdout.log": b""})
+    run = Run.objects.create(node=node)
+    data = random_points(np.random.default_rng(4), 3 * CHUNK_SIZE - 5, repeats=False)
+    kept = metrics.replace(run, "kept", data)  # written in today's layout
+    executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    executor.migrate(before)
+    try:
+        assert all(bytes(c.overview) == older_overview(metrics._unpack(c)) for c in kept.chunks.all())
+        # Chunks the code of then writes (the schema is the same), read while the migration is to run.
+        old = MetricSeries.objects.create(run=run, key="old", count=len(data))
+        for seq, start in enumerate(range(0, len(data), CHUNK_SIZE)):
+            chunk = MetricChunk(series=old, seq=seq)
+            metrics._fill(chunk, data.slice(start, start + CHUNK_SIZE))
+            chunk.overview = older_overview(data.slice(start, start + CHUNK_SIZE))
+            chunk.save()
+        assert_bands(metrics.read(old, max_points=20), expected_bands(old, 20, "step", by_sub_bucket=False), "step")
+    finally:
+        MigrationExecutor(connection).migrate(latest)
+    assert current_overviews(kept) and current_overviews(old)
+    assert_bands(metrics.read(old, max_points=20), expected_bands(old, 20, "step", by_sub_bucket=True), "step")

@@ -21,8 +21,8 @@ value, the min/max band, and the x, epoch and time of its middle point — excep
 shows the series' very first point and the last bucket its very last one, with their own values, so a
 chart starts and ends where the run did. Means and bands leave non-finite values out (a bucket of
 nothing else is null). A long series with coarse buckets is answered from one level of the overviews
-alone (3% of the arrays' bytes or much less, as `max_points` allows) plus the arrays of its first and
-last chunk, for the end points; otherwise the chunks' points are loaded in one query and bucketed.
+and their headers alone (28% of the arrays' bytes or much less, as `max_points` allows; the headers
+hold the end points); otherwise the chunks' points are loaded in one query and bucketed.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Any, TypedDict, cast
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import BinaryField, Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import BinaryField, Exists, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Substr
 
 from em import errors
@@ -98,6 +98,7 @@ class Points:
 
 
 _FIELDS = ("steps", "epochs", "timestamps", "values")
+_POINT_FIELDS = ("step", "epoch", "timestamp", "value")  # overview.POINT's fields, in _FIELDS order
 _SUMMARY_FIELDS = ("count", "min", "max", "latest", "latest_step", "latest_timestamp")
 _DTYPES = {"steps": "<i8", "epochs": "<i8", "timestamps": "<f8", "values": "<f8"}
 
@@ -297,37 +298,31 @@ def read_arrays(series: MetricSeries, *, max_points: int | None = None, x: str =
 
 def _from_overviews(series: MetricSeries, chunks: QuerySet[MetricChunk], max_points: int, x: str) -> Sampled | None:
     """The downsampled history from one level of the chunks' overviews alone, or `None` when none can
-    give it (too few sub-buckets for `max_points`, or sub-buckets out of x order)."""
+    give it (too few sub-buckets for `max_points`, an overview of an older layout, or sub-buckets out of
+    x order)."""
     level = overview.level_for(series.count, max_points, CHUNK_SIZE)
     if level is None:
         return None
     rows = _overview_rows(chunks, *level)
-    merged = overview.merge([row[0] for row in rows], x, max_points)
+    if not rows or not all(overview.current(header) for header, _ in rows):
+        return None
+    merged = overview.merge([part for _, part in rows], x, max_points)
     if merged is None:
         return None
-    ends = [_unpack_row(row[1:]) for row in (rows[0], rows[-1])]
-    first, last = (_sorted(ends[0], x).slice(0, 1), _sorted(ends[1], x))
+    first, last = overview.end_points(rows[0][0], rows[-1][0], x)
     picked = Points(merged.steps, merged.epochs, merged.timestamps, merged.means)
     means = merged.means.copy()
-    _keep_ends(picked, means, first, last.slice(len(last) - 1, len(last)))
+    _keep_ends(picked, means, *(Points(*(end[f] for f in _POINT_FIELDS)) for end in (first, last)))
     picked.values = means
     return Sampled(series.key, int(series.count), True, picked, merged.lows, merged.highs)
 
 
-def _overview_rows(chunks: QuerySet[MetricChunk], start: int, length: int | None) -> list[tuple[Any, ...]]:
-    """Per chunk in seq order: its overview's bytes from `start` (`length` of them, or the rest), then the
-    four arrays for the first and last chunk — which hold the end points — and nulls for the others."""
+def _overview_rows(chunks: QuerySet[MetricChunk], start: int, length: int) -> list[tuple[Any, ...]]:
+    """Per chunk in seq order: its overview's header, and up to `length` of its bytes from `start`.
+    Nothing else of the chunk leaves the database."""
+    header = Substr("overview", 1, overview.HEADER_BYTES, output_field=BinaryField())
     part = Substr("overview", start + 1, length, output_field=BinaryField())
-    end = Q(seq=Subquery(chunks.order_by("seq").values("seq")[:1]))
-    end |= Q(seq=Subquery(chunks.order_by("-seq").values("seq")[:1]))
-    arrays = [Case(When(end, then=F(f)), default=Value(None), output_field=BinaryField()) for f in _FIELDS]
-    return _rows(chunks.values_list(part, *arrays))
-
-
-def _sorted(points: Points, x: str) -> Points:
-    """`points` in x order (stable: on a tie, the order they were written), as the exact read sorts."""
-    order = np.argsort(points.steps if x == "step" else points.timestamps, kind="stable")
-    return Points(*(getattr(points, f)[order] for f in _FIELDS))
+    return _rows(chunks.values_list(header, part))
 
 
 def _keep_ends(picked: Points, values: np.ndarray, first: Points, last: Points) -> None:

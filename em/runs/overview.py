@@ -2,11 +2,20 @@
 
 Every chunk also stores summaries of consecutive runs of its points in step order, its sub-buckets: for
 each, the step and time range, the count, min, max and sum of the values, and its middle point. They
-come in `LEVELS`, coarse first, the coarse one padded to its full size so it can be read alone (a
-prefix of the column: on PostgreSQL, stored uncompressed, only the bytes asked for are fetched). A
-read takes the coarsest level with enough sub-buckets, so the bytes read follow `max_points`, not the
-series' length: a million points downsampled to a thousand read 100 fine levels (1.1 MB, against 32 MB
-of arrays), ten million read 1,000 coarse ones (1.4 MB).
+come in `LEVELS`, coarse first, each but the last padded to its full size so it can be read alone (a
+slice of the column: on PostgreSQL, stored uncompressed, only the bytes asked for are fetched). A read
+takes the coarsest level with enough sub-buckets, so the bytes read follow `max_points`, not the
+series' length: 100,000 points downsampled to 1,000 read the finest level of 10 chunks (0.9 MB, against
+3.2 MB of arrays), a million points the middle level of 100 (1.1 MB against 32 MB), ten million the
+coarse level of 1,000 (1.4 MB). The finest level is what a chart of a typical long run needs (1,000
+buckets of 100,000 points take 8,000 sub-buckets); it costs 90 KB a chunk beside 320 KB of arrays.
+
+Before the levels comes a header (`HEADER_BYTES`): `MAGIC`, which names this layout, and the chunk's end
+points in x order, the first and last by step and by time (on a tie, the first and the last written, as
+the exact read's stable sort orders them). The first and last buckets of a downsampled history show the
+series' own end points, and the header spares reading the end chunks' arrays for them. A chunk whose
+overview does not start with `MAGIC` (written in an older layout, before its migration ran) is never
+read as this one: the caller reads the points instead.
 
 A bucket of the downsampled history is a run of whole sub-buckets: a sub-bucket goes to the bucket in
 which its first point falls, as a point does in the exact read. So min and max stay exact over the
@@ -26,7 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-LEVELS = (16, 128)  # at most this many sub-buckets per chunk, per level
+LEVELS = (16, 128, 1024)  # at most this many sub-buckets per chunk, per level
 COARSE = 8  # sub-buckets per bucket, on average, below which only the points give good bucket edges
 DTYPE = np.dtype(
     [
@@ -43,6 +52,12 @@ DTYPE = np.dtype(
         ("timestamp", "<f8"),
     ]
 )
+# 8 bytes that no overview of the older layout starts with: read as its first record's first step, a
+# step of about -1.09e12.
+MAGIC = b"EMOV\x02\xff\xff\xff"
+POINT = np.dtype([("step", "<i8"), ("epoch", "<i8"), ("timestamp", "<f8"), ("value", "<f8")])
+ENDS = ("first_by_step", "last_by_step", "first_by_time", "last_by_time")  # the header's points, in order
+HEADER_BYTES = len(MAGIC) + len(ENDS) * POINT.itemsize
 
 
 class Merged(NamedTuple):
@@ -58,10 +73,15 @@ class Merged(NamedTuple):
 
 def build(steps: np.ndarray, epochs: np.ndarray, timestamps: np.ndarray, values: np.ndarray) -> bytes:
     """The packed overview of one chunk's points (given in the order they were written, at least one)."""
+    last = len(steps) - 1
+    at = [np.argmin(steps), last - np.argmax(steps[::-1]), np.argmin(timestamps), last - np.argmax(timestamps[::-1])]
+    ends = np.zeros(len(ENDS), dtype=POINT)
+    ends["step"], ends["epoch"], ends["timestamp"], ends["value"] = steps[at], epochs[at], timestamps[at], values[at]
     if len(steps) > 1 and np.any(steps[1:] < steps[:-1]):
         order = np.argsort(steps, kind="stable")
         steps, epochs, timestamps, values = steps[order], epochs[order], timestamps[order], values[order]
-    return b"".join(_level(steps, epochs, timestamps, values, size) for size in LEVELS)
+    levels = (_level(steps, epochs, timestamps, values, size) for size in LEVELS)
+    return b"".join((MAGIC, ends.tobytes(), *levels))
 
 
 def _level(steps: np.ndarray, epochs: np.ndarray, timestamps: np.ndarray, values: np.ndarray, size: int) -> bytes:
@@ -83,22 +103,39 @@ def _level(steps: np.ndarray, epochs: np.ndarray, timestamps: np.ndarray, values
     used["count"] = sizes
     used["min"] = np.minimum.reduceat(values, starts)
     used["max"] = np.maximum.reduceat(values, starts)
-    used["sum"] = np.add.reduceat(values, starts)
+    with np.errstate(invalid="ignore"):  # +inf and -inf in one sub-bucket: a NaN sum, which `merge` refuses
+        used["sum"] = np.add.reduceat(values, starts)
     used["step"] = steps[middle]
     used["epoch"] = epochs[middle]
     used["timestamp"] = timestamps[middle]
     return out.tobytes()
 
 
-def level_for(count: int, buckets: int, chunk_size: int) -> tuple[int, int | None] | None:
-    """Where in the column (start byte, length or `None` for the rest) lies the coarsest level with enough
-    sub-buckets for `buckets` buckets of a series of `count` points in full chunks; `None` when none has."""
-    start = 0
+def level_for(count: int, buckets: int, chunk_size: int) -> tuple[int, int] | None:
+    """Where in the column (start byte, length) lies the coarsest level with enough sub-buckets for
+    `buckets` buckets of a series of `count` points in full chunks; `None` when none has. The finest
+    level's length is its most: a slice with no length makes PostgreSQL read the whole value."""
+    start = HEADER_BYTES
     for size in LEVELS:
         if count * size >= COARSE * buckets * chunk_size:
-            return start, None if size == LEVELS[-1] else size * DTYPE.itemsize
+            return start, size * DTYPE.itemsize
         start += size * DTYPE.itemsize
     return None
+
+
+def current(header: bytes) -> bool:
+    """Whether an overview (of which `header` is the first `HEADER_BYTES` or more) has this layout."""
+    return header[: len(MAGIC)] == MAGIC and len(header) >= HEADER_BYTES
+
+
+def end_points(first: bytes, last: bytes, x: str) -> tuple[np.ndarray, np.ndarray]:
+    """The series' first and last point in x order (each one `POINT` record in an array) from the headers
+    of its first and last chunk, when the sub-buckets of the whole series are in x order (what `merge`
+    checks)."""
+    by = "step" if x == "step" else "time"
+    head, tail = (np.frombuffer(h[len(MAGIC) : HEADER_BYTES], dtype=POINT) for h in (first, last))
+    at, to = ENDS.index(f"first_by_{by}"), ENDS.index(f"last_by_{by}")
+    return head[at : at + 1], tail[to : to + 1]
 
 
 def merge(overviews: list[bytes], x: str, buckets: int) -> Merged | None:
