@@ -31,22 +31,21 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypedDict, cast
+from typing import Any, TypedDict
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import BinaryField, Exists, OuterRef, QuerySet, Subquery
+from django.db.models import BinaryField, Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Substr
 
 from em import errors
 from em.models import MetricChunk, MetricSeries, Run
 
-from . import overview
+from . import chunk_io, overview
 
 CHUNK_SIZE = 10_000
 NO_EPOCH = -(2**63)
 X_AXES = ("step", "timestamp")
-_INSERT_BATCH = 25  # chunks per INSERT: ~8 MB of arrays
 _STAGES = {
     "train": "train",
     "training": "train",
@@ -128,36 +127,64 @@ def append_all(pairs: Sequence[tuple[MetricSeries, Points]]) -> None:
     start new ones.
 
     The series rows are locked for the write (in id order), so concurrent appends to one series queue up
-    in order. However many series: one query locks them, one reads their last chunks, one inserts the
-    new chunks and one updates the summaries, plus one UPDATE per last chunk that had room.
+    in order. However many series: one query locks them, one reads their last chunks (the points only of
+    those with room), one inserts the new chunks, one updates the chunks that had room and one the
+    summaries (the writes as `executemany`, a pipeline of statements on PostgreSQL).
     """
     pairs = [(series, points) for series, points in pairs if len(points)]
     if not pairs:
         return
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # all or nothing within the caller's transaction anyway
         ids = [series.pk for series, _ in pairs]
         locked = {row.pk: row for row in MetricSeries.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
-        last_seq = MetricChunk.objects.filter(series_id=OuterRef("series_id")).order_by("-seq").values("seq")[:1]
-        lasts = {c.series_id: c for c in MetricChunk.objects.filter(series_id__in=ids, seq=Subquery(last_seq))}
+        lasts = {row[1]: row for row in chunk_io.rows(_last_chunks(ids))}
         made: list[MetricChunk] = []
+        filled: list[MetricChunk] = []
         for series, points in pairs:
             row = locked[series.pk]
             batch = _summary(points)
-            last = lasts.get(row.pk)
             next_seq = 0
-            if last is not None:
-                next_seq = last.seq + 1
-                room = CHUNK_SIZE - last.count
+            if row.pk in lasts:
+                pk, _, seq, count, *arrays = lasts[row.pk]
+                next_seq = seq + 1
+                room = CHUNK_SIZE - count
                 if room > 0:
-                    _fill(last, Points.concat([_unpack(last), points.slice(0, room)]))
-                    last.save(update_fields=["count", "first_step", "last_step", *_FIELDS, "overview"])
+                    last = MetricChunk(pk=pk, series=row, seq=seq)
+                    _fill(last, Points.concat([_unpack_row(arrays), points.slice(0, room)]))
+                    filled.append(last)
                     points = points.slice(room, len(points))
             made += _chunks(row, points, next_seq)
             _fold(row, batch)
             for field in _SUMMARY_FIELDS:
                 setattr(series, field, getattr(row, field))
-        MetricChunk.objects.bulk_create(made, batch_size=_INSERT_BATCH)
-        MetricSeries.objects.bulk_update(list(locked.values()), list(_SUMMARY_FIELDS))
+        chunk_io.update(filled)
+        chunk_io.insert(made)
+        _save_summaries(list(locked.values()))
+
+
+def _save_summaries(rows: list[MetricSeries]) -> None:
+    """One UPDATE of the summary, run for each series (`executemany`: one pipeline on PostgreSQL).
+    `bulk_update` would spell one CASE per field, whose expressions take ~2 ms to build for one series."""
+    fields = [field for field in MetricSeries._meta.concrete_fields if field.name in _SUMMARY_FIELDS]
+    quote = connection.ops.quote_name
+    sets = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
+    table, pk = quote(MetricSeries._meta.db_table), quote(str(MetricSeries._meta.pk.column))  # type: ignore[union-attr]
+    sql = f"UPDATE {table} SET {sets} WHERE {pk} = %s"  # noqa: S608 - our own names
+    params = [
+        [*(field.get_db_prep_save(getattr(row, field.attname), connection) for field in fields), row.pk] for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _last_chunks(ids: list[int]) -> QuerySet[MetricChunk, tuple[Any, ...]]:
+    """Per series: its last chunk's id, series id, seq and count, and its four arrays if it has room
+    (null otherwise: a full chunk's 320 KB would be read for nothing)."""
+    last_seq = MetricChunk.objects.filter(series_id=OuterRef("series_id")).order_by("-seq").values("seq")[:1]
+    room = Q(count__lt=CHUNK_SIZE)
+    arrays = [Case(When(room, then=F(f)), default=Value(None), output_field=BinaryField()) for f in _FIELDS]
+    chunks = MetricChunk.objects.filter(series_id__in=ids, seq=Subquery(last_seq))
+    return chunks.values_list("pk", "series_id", "seq", "count", *arrays)
 
 
 def add_series(run: Run, series: dict[str, Points]) -> dict[str, MetricSeries]:
@@ -166,8 +193,7 @@ def add_series(run: Run, series: dict[str, Points]) -> dict[str, MetricSeries]:
         [MetricSeries(run=run, key=key, **_summary(points)) for key, points in series.items()]
     )
     made = {row.key: row for row in rows}
-    chunks = [chunk for key, points in series.items() for chunk in _chunks(made[key], points, 0)]
-    MetricChunk.objects.bulk_create(chunks, batch_size=_INSERT_BATCH)
+    chunk_io.insert([chunk for key, points in series.items() for chunk in _chunks(made[key], points, 0)])
     return made
 
 
@@ -220,7 +246,7 @@ def compact(series: MetricSeries) -> int:
         points = Points.concat([_unpack(chunk) for chunk in tail])
         rewritten = len(counts) - small[0]
         MetricChunk.objects.filter(series=locked, seq__gte=first_seq).delete()
-        MetricChunk.objects.bulk_create(_chunks(locked, points, first_seq), batch_size=_INSERT_BATCH)
+        chunk_io.insert(_chunks(locked, points, first_seq))
     return rewritten
 
 
@@ -267,7 +293,7 @@ def read_arrays(series: MetricSeries, *, max_points: int | None = None, x: str =
         coarse = _from_overviews(series, chunks, max_points, x)
         if coarse is not None:
             return coarse
-    points = Points.concat([_unpack_row(row) for row in _rows(chunks.values_list(*_FIELDS))])
+    points = Points.concat([_unpack_row(row) for row in chunk_io.rows(chunks.values_list(*_FIELDS))])
     axis = points.steps if x == "step" else points.timestamps
     if x == "timestamp":
         known = ~np.isnan(axis)
@@ -322,7 +348,7 @@ def _overview_rows(chunks: QuerySet[MetricChunk], start: int, length: int) -> li
     Nothing else of the chunk leaves the database."""
     header = Substr("overview", 1, overview.HEADER_BYTES, output_field=BinaryField())
     part = Substr("overview", start + 1, length, output_field=BinaryField())
-    return _rows(chunks.values_list(header, part))
+    return chunk_io.rows(chunks.values_list(header, part))
 
 
 def _keep_ends(picked: Points, values: np.ndarray, first: Points, last: Points) -> None:
@@ -331,28 +357,6 @@ def _keep_ends(picked: Points, values: np.ndarray, first: Points, last: Points) 
         for f in _FIELDS:
             getattr(picked, f)[at] = getattr(end, f)[0]
         values[at] = end.values[0]
-
-
-def _rows(query: QuerySet[MetricChunk, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """The rows of a `values_list` query of chunks: only the columns it names leave the database.
-
-    On PostgreSQL the rows come in the binary protocol: `bytea` in the text protocol is hex, twice the
-    bytes to send and decode, which alone would take a million-point read past its 50 ms budget. The
-    cursor is still wrapped by Django, so query logging, counting and execute wrappers see it.
-    """
-    if connection.vendor != "postgresql":
-        return list(query)
-    import psycopg
-
-    sql, params = query.query.sql_with_params()
-    connection.ensure_connection()
-    raw = psycopg.Cursor(connection.connection)
-    raw.format = psycopg.pq.Format.BINARY
-    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
-    cursor = wrap(cast(Any, raw))
-    with cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 def _bucket_starts(axis: np.ndarray, buckets: int) -> np.ndarray:
@@ -365,7 +369,7 @@ def _bucket_starts(axis: np.ndarray, buckets: int) -> np.ndarray:
     return np.unique(np.concatenate(([0], starts[starts < len(axis)])))
 
 
-def _unpack_row(row: tuple[Any, ...]) -> Points:
+def _unpack_row(row: Sequence[Any]) -> Points:
     return Points(*(np.frombuffer(row[i], dtype=_DTYPES[f]) for i, f in enumerate(_FIELDS)))
 
 

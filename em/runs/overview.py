@@ -142,7 +142,8 @@ def merge(overviews: list[bytes], x: str, buckets: int) -> Merged | None:
     """The history in at most `buckets` buckets from one level of the chunks' overviews in seq order, or
     `None` when the overviews cannot give it exactly (see the module doc) and the points must be read."""
     subs = np.frombuffer(b"".join(overviews), dtype=DTYPE)  # one buffer: concatenating 1,000 arrays takes 15 ms
-    subs = subs[subs["count"] > 0]
+    if not subs["count"].all():  # a padded level: copying 10,000 sub-buckets without them takes 0.2 ms
+        subs = subs[subs["count"] > 0]
     if len(subs) < COARSE * buckets:
         return None
     low, high = (subs["first_step"], subs["last_step"]) if x == "step" else (subs["first_time"], subs["last_time"])
