@@ -1,6 +1,6 @@
-"""What the fast search path must not change: a filtered page counts its matches in the query that
-fetches it, a comparison on the metric the runs are ordered by reads the joined series, and text params
-compare through their indexed prefix — each giving exactly the answers of the plain reading."""
+"""What the fast search path must not change: a comparison on the metric the runs are ordered by reads
+the joined series, text params compare through their indexed prefix, and a page's count stops at a limit
+(saying so) unless asked for in full — each giving exactly the answers of the plain reading."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from em.api.pagination import CappedCountPagination
 from em.models import Node
 from em.models.runs import TEXT_PREFIX
 from tests.factories import folder, root
@@ -73,16 +74,90 @@ def test_text_params_compare_in_full_past_the_indexed_prefix(api: Any, alice: An
     assert names(page(client, filter=f"params.note = '{LONG[:TEXT_PREFIX]}'")) == []
 
 
-def test_filtered_pages_count_in_the_page_query(api: Any, alice: Any, exp: Node) -> None:
+def _counts(ctx: CaptureQueriesContext) -> int:
+    return sum("COUNT(*)" in q["sql"] for q in ctx.captured_queries)
+
+
+def test_a_page_that_ends_the_matches_counts_them_without_a_count_query(api: Any, alice: Any, exp: Node) -> None:
     client = api(alice)
     with CaptureQueriesContext(connection) as ctx:
-        first = page(client, filter="metrics.val.acc > 0", order_by="metrics.val.acc", page_size=2)
-    assert not any("COUNT(*) AS" in q["sql"] for q in ctx.captured_queries)
-    assert (first["count"], names(first)) == (5, ["r1", "r2"])
-    last = page(client, filter="metrics.val.acc > 0", order_by="metrics.val.acc", page_size=2, page=3)
-    assert (last["count"], names(last), last["next"]) == (5, ["r5"], None)
-    assert page(client, filter="metrics.val.acc > 7")["count"] == 0
+        body = page(client, filter="metrics.val.acc > 0", order_by="metrics.val.acc")
+    assert _counts(ctx) == 0
+    assert (body["count"], body["count_exact"], body["next"]) == (5, True, None)
+    with CaptureQueriesContext(connection) as ctx:
+        last = page(client, filter="metrics.val.acc > 0", order_by="metrics.val.acc", page_size=2, page=3)
+    assert _counts(ctx) == 0
+    assert (last["count"], last["count_exact"], names(last), last["next"]) == (5, True, ["r5"], None)
+    assert page(client, filter="metrics.val.acc > 7") | {"results": None} == {
+        "count": 0,
+        "count_exact": True,
+        "next": None,
+        "previous": None,
+        "results": None,
+    }
+
+
+def test_pages_walk_every_match_by_their_next_links(api: Any, alice: Any, exp: Node) -> None:
+    client = api(alice)
+    first = page(client, filter="metrics.val.acc > 0", order_by="metrics.val.acc", page_size=2)
+    assert (first["count"], first["count_exact"], names(first)) == (5, True, ["r1", "r2"])
+    seen, body = names(first), first
+    while body["next"]:
+        body = client.get(body["next"]).json()
+        seen += names(body)
+        assert body["count"] == 5
+    assert seen == ["r1", "r2", "r3", "r4", "r5"]
     past = client.get(SEARCH, {"filter": "metrics.val.acc > 0", "page_size": 2, "page": 4})
     assert past.status_code == 404
-    assert client.get(SEARCH, {"filter": "metrics.val.acc > 0", "page": "last", "page_size": 2}).json()["count"] == 5
     assert client.get(SEARCH, {"filter": "metrics.val.acc > 0", "page": "0"}).status_code == 404
+    assert client.get(SEARCH, {"filter": "metrics.val.acc > 0", "page": "two"}).status_code == 404
+
+
+@pytest.fixture
+def limit_3(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(CappedCountPagination, "count_limit", 3)
+
+
+@pytest.mark.usefixtures("limit_3")
+def test_counts_stop_at_the_limit_the_same_on_every_page(api: Any, alice: Any, exp: Node) -> None:
+    client = api(alice)
+    query = {"filter": "metrics.val.acc > 0", "order_by": "metrics.val.acc", "page_size": 2}
+    answers = [page(client, **query, page=number) for number in (1, 2, 3)]
+    assert [(a["count"], a["count_exact"]) for a in answers] == [(3, False)] * 3
+    assert [names(a) for a in answers] == [["r1", "r2"], ["r3", "r4"], ["r5"]]
+    assert answers[0]["next"] is not None and answers[2]["next"] is None
+    with CaptureQueriesContext(connection) as ctx:
+        page(client, **query)
+    assert _counts(ctx) == 1  # up to the limit and one more: LIMIT 4
+    assert "LIMIT 4" in next(q["sql"] for q in ctx.captured_queries if "COUNT(*)" in q["sql"])
+    with CaptureQueriesContext(connection) as ctx:
+        page(client, **query, page=2)
+    assert _counts(ctx) == 0  # the page's rows already prove more than the limit
+
+
+@pytest.mark.usefixtures("limit_3")
+def test_the_exact_count_is_there_when_asked_for(api: Any, alice: Any, exp: Node) -> None:
+    client = api(alice)
+    query = {"filter": "metrics.val.acc > 0", "order_by": "metrics.val.acc", "page_size": 2}
+    for asked in ("1", "true"):
+        body = page(client, **query, exact_count=asked)
+        assert (body["count"], body["count_exact"]) == (5, True)
+    last = page(client, **query, page="last")
+    assert (last["count"], last["count_exact"], names(last)) == (5, True, ["r5"])
+    assert (page(client, **query, exact_count="0")["count_exact"]) is False
+
+
+@pytest.mark.usefixtures("limit_3")
+def test_a_count_at_the_limit_is_exact(api: Any, alice: Any, exp: Node) -> None:
+    body = page(api(alice), filter="metrics.val.acc > 0.2", page_size=2)
+    assert (body["count"], body["count_exact"]) == (3, True)
+    body = page(api(alice), filter="metrics.val.acc > 0.1", page_size=2)
+    assert (body["count"], body["count_exact"]) == (3, False)
+
+
+@pytest.mark.usefixtures("limit_3")
+def test_export_takes_every_match_past_the_count_limit(api: Any, alice: Any, exp: Node) -> None:
+    response = api(alice).get(f"{SEARCH}/export.csv", {"filter": "metrics.val.acc > 0"})
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert len(lines) == 1 + 5
+    assert response["X-Total-Count"] == "5"

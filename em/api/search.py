@@ -13,9 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
-from django.core.paginator import Page
-from django.core.paginator import Paginator as DjangoPaginator
-from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -28,12 +25,12 @@ from rest_framework.views import APIView
 
 from accounts.permissions import ApiKeyScopeOrPublicRead
 from em.access import Checker
-from em.api.pagination import PagePagination
+from em.api.pagination import EXACT_COUNT, CappedCountPagination
 from em.api.run_detail import run_rows
 from em.api.serializers import NodeSerializer
 from em.models import NodeQuerySet
 from em.runs.keys import known_keys
-from em.runs.selectors import RowCells, counted_ids, export_batches, run_keys, runs_by_id, search_runs
+from em.runs.selectors import RowCells, export_batches, run_keys, runs_by_id, search_runs
 from em.services import lookup
 from em.strict import StrictSerializer
 
@@ -46,7 +43,12 @@ class SearchQuerySerializer(StrictSerializer):
     the export) to every run the caller can see."""
 
     read_elsewhere = frozenset(
-        {PagePagination.page_query_param, PagePagination.page_size_query_param, api_settings.URL_FORMAT_OVERRIDE}
+        {
+            CappedCountPagination.page_query_param,
+            CappedCountPagination.page_size_query_param,
+            CappedCountPagination.exact_count_query_param,
+            api_settings.URL_FORMAT_OVERRIDE,
+        }
     )
 
     filter = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, default="")
@@ -107,57 +109,33 @@ SEARCH_PARAMETERS = [
 INVALID_FILTER = OpenApiResponse(description="`invalid_filter` / `invalid_order_by`, with the bad token's position.")
 
 
-def _search(request: Request) -> tuple[NodeQuerySet, bool]:
-    """The matching runs, and whether a filter narrowed them (rather than the folder and rights alone)."""
+def _search(request: Request) -> NodeQuerySet:
+    """The runs the query's filter, folder and ordering select."""
     query = SearchQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     v = query.validated_data
     ref = v.get("folder", v.get("folder_path"))
     folder = None if ref is None else lookup.locate(Checker(request.user), ref).node
-    runs = search_runs(user=request.user, filter=v["filter"], folder=folder, order_by=v["order_by"])
-    return runs, bool(v["filter"].strip())
-
-
-class _CountingPaginator(DjangoPaginator):
-    """Takes the count from the query that fetches the page (`COUNT(*) OVER ()` beside each id) rather
-    than from a second query that would evaluate the whole filter again: on 100,000 runs the count costs
-    as much as the page. Only a page past the end needs a query of its own (to say it is past the end).
-    `object_list` yields (pk, total) pairs.
-    """
-
-    def page(self, number: Any) -> Page:
-        try:
-            index = int(number)
-        except (TypeError, ValueError):
-            index = 0  # validate_number below raises the paginator's own error
-        rows: list[tuple[Any, int]] = []
-        if index >= 1:
-            bottom = (index - 1) * self.per_page
-            rows = list(self.object_list[bottom : bottom + self.per_page])
-            if rows or index == 1:
-                self.__dict__["count"] = rows[0][1] if rows else 0  # fills the cached_property
-        return Page([pk for pk, _ in rows], self.validate_number(number), self)
+    return search_runs(user=request.user, filter=v["filter"], folder=folder, order_by=v["order_by"])
 
 
 class RunSearchView(APIView):
     permission_classes = [ApiKeyScopeOrPublicRead]
-    pagination_class = PagePagination
+    pagination_class = CappedCountPagination
 
     @extend_schema(
-        parameters=SEARCH_PARAMETERS,
+        parameters=[*SEARCH_PARAMETERS, EXACT_COUNT],
         responses={200: RunRowSerializer(many=True), 400: INVALID_FILTER},
         summary="Search runs",
+        description="A page of the matching runs. `count` stops at "
+        f"{CappedCountPagination.count_limit:,} (`count_exact` false) unless `exact_count` asks for all; "
+        "the CSV export and the bulk operations always take every match.",
         operation_id="runs_search",
     )
     def get(self, request: Request) -> Response:
-        runs, filtered = _search(request)
+        runs = _search(request)
         paginator = self.pagination_class()
-        pages: QuerySet[Any, Any] = runs.values_list("pk", flat=True)
-        if filtered:  # else the count is the scope alone, cheap, and the page query may stop early
-            paginator.django_paginator_class = _CountingPaginator
-            pages = counted_ids(runs)
-        ids = paginator.paginate_queryset(pages, request, view=self)
-        page = list(ids or [])
+        page = paginator.paginate_queryset(runs.values_list("pk", flat=True), request, view=self)
         rows = run_rows(user=request.user, runs=runs_by_id(page), cells=RowCells.load(page))
         return paginator.get_paginated_response(rows)
 
@@ -191,7 +169,7 @@ class RunExportView(APIView):
         operation_id="runs_export_csv",
     )
     def get(self, request: Request) -> StreamingHttpResponse:
-        runs, _ = _search(request)
+        runs = _search(request)
         limit = settings.EM_EXPORT_MAX_ROWS
         total = runs.count()
         params, metrics = run_keys(runs)
@@ -248,5 +226,5 @@ class RunKeysView(APIView):
         operation_id="runs_keys",
     )
     def get(self, request: Request) -> Response:
-        runs, _ = _search(request)
+        runs = _search(request)
         return Response(known_keys(runs))

@@ -19,7 +19,7 @@ from itertools import islice
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Prefetch, QuerySet, TextField, Window
+from django.db.models import FloatField, Prefetch, TextField, Value
 from django.db.models.functions import Cast, Coalesce
 
 from em import access
@@ -44,31 +44,15 @@ def search_runs(
     match `filter`, ordered by `order_by` terms such as `metrics.val.acc DESC` (newest first without).
 
     Raises FilterError / OrderByError, with the position of the first bad token, before any query.
-    Take the page's ids from it (`.values_list("pk", flat=True)[a:b]`, or `counted_ids` when a filter
-    makes counting as dear as the page) and load them with `runs_by_id`.
+    Take the page's ids from it (`.values_list("pk", flat=True)[a:b]`) and load them with `runs_by_id`.
     """
     expr = parse_filter(filter)
     terms = [term for text in order_by if text.strip() for term in parse_order(text)]
-    where = compile_filter(expr, joined=ordered_metrics(terms))
+    where, filled = compile_filter(expr, joined=ordered_metrics(terms))
     runs = access.scope(Node.objects.filter(kind=Kind.RUN), user)
     if folder is not None:
         runs = runs.subtree(folder.path)
-    return order_runs(runs.filter(run__isnull=False), terms).filter(where)
-
-
-def counted_ids(runs: NodeQuerySet) -> QuerySet[Any, tuple[Any, int]]:
-    """(pk, how many runs match) pairs of `runs` in its order, for a page to be sliced from.
-
-    The count rides on every row (`COUNT(*) OVER ()`) so a page costs one evaluation of the filter, not
-    two. It is also the first sort key — the same on every row, so the order is unchanged — because
-    PostgreSQL costs a LIMIT over a window as if it could stop early, and would then pick nested loops
-    that probe every run instead of the hash joins that suit reading all matches, which the count must.
-    """
-    return (
-        runs.annotate(total=Window(Count("*")))
-        .order_by(F("total").asc(), *runs.query.order_by)
-        .values_list("pk", "total")
-    )
+    return order_runs(runs.filter(run__isnull=False), terms, filled=filled).filter(where)
 
 
 _NODE_COLUMNS = tuple(f.attname for f in Node._meta.concrete_fields)
@@ -76,22 +60,35 @@ _NODE_COLUMNS = tuple(f.attname for f in Node._meta.concrete_fields)
 ROW_RUN_COLUMNS = ("node_id", "status", "started_at", "ended_at", "alternative_name", "source_type", "source_name")
 
 
+_NO_TEXT = Value(None, output_field=TextField())
+_NO_NUMBER = Value(None, output_field=FloatField())
+_USER_COLUMNS = ("owner__username", "created_by__username", "editor__username")
+
+
 def runs_by_id(ids: Sequence[Any]) -> list[Node]:
     """The run nodes with these ids, in this order, with their run rows (the RunRow columns only) and
-    users: two queries of plain columns. Their params, metrics and tags come with `RowCells.load`."""
-    columns = (*_NODE_COLUMNS, *(f"run__{c}" for c in ROW_RUN_COLUMNS[1:]))
+    users (id and username): one query of plain columns. Their params, metrics and tags come with
+    `RowCells.load`."""
+    columns = (*_NODE_COLUMNS, *(f"run__{c}" for c in ROW_RUN_COLUMNS[1:]), *_USER_COLUMNS)
+    node_end, run_end = len(_NODE_COLUMNS), len(_NODE_COLUMNS) + len(ROW_RUN_COLUMNS) - 1
+    user_model = get_user_model()
+    users: dict[Any, Any] = {None: None}
+
+    def user(pk: Any, username: str) -> Any:
+        if pk not in users:
+            users[pk] = user_model(pk=pk, username=username)  # all a row shows of a user
+        return users[pk]
+
     found: dict[Any, Node] = {}
     query = Node.objects.filter(pk__in=list(ids))
     for values in query.values_list(*columns):
-        node = Node.from_db(query.db, _NODE_COLUMNS, values[: len(_NODE_COLUMNS)])
-        node.run = Run.from_db(query.db, ROW_RUN_COLUMNS, (node.pk, *values[len(_NODE_COLUMNS) :]))
+        node = Node.from_db(query.db, _NODE_COLUMNS, values[:node_end])
+        node.run = Run.from_db(query.db, ROW_RUN_COLUMNS, (node.pk, *values[node_end:run_end]))
+        owner, created_by, editor = values[run_end:]
+        node.owner = user(node.owner_id, owner)
+        node.created_by = user(node.created_by_id, created_by)
+        node.editor = user(node.editor_id, editor)
         found[node.pk] = node
-    user_ids = {i for n in found.values() for i in (n.owner_id, n.created_by_id, n.editor_id) if i is not None}
-    users = get_user_model().objects.only("id", "username").in_bulk(user_ids)
-    for node in found.values():
-        node.owner = users[node.owner_id]
-        node.created_by = users.get(node.created_by_id)
-        node.editor = users.get(node.editor_id)
     return [found[pk] for pk in ids if pk in found]
 
 
@@ -105,17 +102,20 @@ class RowCells:
 
     @classmethod
     def load(cls, ids: Sequence[Any]) -> RowCells:
-        """Three queries of plain columns, whatever the number of runs."""
+        """One query of plain columns whatever the number of runs: the three tables' rows in one
+        `UNION ALL` (a text and a number column, each NULL where its table has none), in key order."""
+        ids = list(ids)
         cells = cls()
-        for rows, table, value in (
-            (cells.params, Param, "value"),
-            (cells.metrics, MetricSeries, "latest"),
-            (cells.tags, Tag, "value"),
-        ):
-            for run_id, key, cell in (
-                table.objects.filter(run_id__in=list(ids)).order_by("key").values_list("run_id", "key", value)
-            ):
-                rows.setdefault(run_id, {})[key] = cell
+        parts = [
+            table.objects.filter(run_id__in=ids).values_list(Value(kind), "run_id", "key", text, number)
+            for kind, table, text, number in (
+                ("params", Param, "value", _NO_NUMBER),
+                ("metrics", MetricSeries, _NO_TEXT, "latest"),
+                ("tags", Tag, "value", _NO_NUMBER),
+            )
+        ]
+        for kind, run_id, key, text, number in parts[0].union(*parts[1:], all=True).order_by("key"):
+            getattr(cells, kind).setdefault(run_id, {})[key] = number if kind == "metrics" else text
         return cells
 
     @classmethod

@@ -22,10 +22,10 @@ from __future__ import annotations
 import operator
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import reduce
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import (
     DurationField,
@@ -73,22 +73,31 @@ ATTRIBUTES: dict[str, tuple[str, str]] = {
 _DURATION = ExpressionWrapper(F("run__ended_at") - F("run__started_at"), output_field=DurationField())
 
 
-def compile_filter(expr: Expr | None, *, joined: Mapping[str, str] | None = None) -> Q:
-    """The `Q` selecting the runs `expr` describes, to narrow a queryset already scoped to the caller.
+class Compiled(NamedTuple):
+    where: Q
+    filled: frozenset[str]  # joined columns (`order_0__latest`) that hold a value in every match
+
+
+def compile_filter(expr: Expr | None, *, joined: Mapping[str, str] | None = None) -> Compiled:
+    """The `Q` selecting the runs `expr` describes, to narrow a queryset already scoped to the caller,
+    and the joined columns it compares in every match (never NULL there: see `order_runs`).
 
     `joined` maps metric keys to the aliases `order_runs` joined them under (`ordered_metrics`): a
     comparison on such a metric that every match must pass (not under OR or NOT) then reads the joined
     row instead of adding an `EXISTS`, so "`val.acc > 0.5` ordered by `val.acc`" reads the series once.
     """
     if expr is None:
-        return Q()
-    return _Compiler(joined or {}).compile(expr, 0, required=True)
+        return Compiled(Q(), frozenset())
+    compiler = _Compiler(joined or {})
+    where = compiler.compile(expr, 0, required=True)
+    return Compiled(where, frozenset(compiler.filled))
 
 
 class _Compiler:
     def __init__(self, joined: Mapping[str, str]) -> None:
         self.joined = joined
         self.comparisons = 0
+        self.filled: set[str] = set()
 
     def compile(self, expr: Expr, depth: int, *, required: bool) -> Q:
         if depth > MAX_NESTING:
@@ -114,6 +123,7 @@ class _Compiler:
             field = entity.aggregate or "latest"
             alias = self.joined.get(entity.key)
             if required and alias is not None and c.op not in ("!=", "NOT IN"):  # no negation: NULL must fail
+                self.filled.add(f"{alias}__{field}")  # a comparison no NULL passes
                 return _compare(f"{alias}__{field}", c.op, numbers)
             return _exists(MetricSeries, entity.key, _compare(field, c.op, numbers))
         if entity.kind == "tags":
@@ -235,18 +245,26 @@ def like_to_regex(pattern: str) -> str:
     return "(?s)^" + "".join(out) + "$"
 
 
-def order_runs(runs: NodeQuerySet, terms: Sequence[OrderTerm]) -> NodeQuerySet:
+def order_runs(runs: NodeQuerySet, terms: Sequence[OrderTerm], *, filled: Collection[str] = ()) -> NodeQuerySet:
     """`runs` ordered by `terms` (runs lacking a key last either way), newest first without any,
     and always by pk last so pages never overlap.
 
     A metric, param or tag key is a LEFT JOIN on (run, key) — unique, so it never repeats a run —
     rather than a subquery per row, which lets PostgreSQL hash-join it over many runs at once.
+    A joined column named in `filled` (`compile_filter`) holds a value in every match, so where it
+    goes NULL does not matter: it sorts descending as plain `DESC`, the order a (key, value) index is
+    read backwards in, and PostgreSQL can walk the index from the top and stop at the page's end
+    instead of sorting every match (`DESC NULLS LAST` is an order no such index is kept in).
     """
     orderings: list[OrderBy] = []
     for index, term in enumerate(terms):
-        runs, values = _order_values(runs, _alias(index), term.entity)
-        for value in values:
-            orderings.append(value.desc(nulls_last=True) if term.descending else value.asc(nulls_last=True))
+        runs, names = _order_values(runs, _alias(index), term.entity)
+        for name in names:
+            value = F(name)
+            if term.descending and name in filled:
+                orderings.append(value.desc())
+            else:
+                orderings.append(value.desc(nulls_last=True) if term.descending else value.asc(nulls_last=True))
     if not terms:
         orderings = [F("run__started_at").desc(nulls_last=True), F("created_at").desc()]
     return runs.order_by(*orderings, "pk")
@@ -268,7 +286,8 @@ def _alias(index: int) -> str:
     return f"order_{index}"
 
 
-def _order_values(runs: NodeQuerySet, alias: str, entity: Entity) -> tuple[NodeQuerySet, list[Any]]:
+def _order_values(runs: NodeQuerySet, alias: str, entity: Entity) -> tuple[NodeQuerySet, list[str]]:
+    """`runs` with what ordering by `entity` needs joined, and the names of the values to sort by."""
     if entity.aggregate and entity.kind != "metrics":
         raise _aggregate_error(entity, OrderByError)
     relation = RELATIONS.get(entity.kind)
@@ -277,13 +296,13 @@ def _order_values(runs: NodeQuerySet, alias: str, entity: Entity) -> tuple[NodeQ
         runs = runs.annotate(**{alias: joined})
         columns = {"metrics": [entity.aggregate or "latest"], "params": ["number", "value"], "tags": ["value"]}
         # params: numbers in numeric order first, then text params by their text
-        return runs, [F(f"{alias}__{column}") for column in columns[entity.kind]]
+        return runs, [f"{alias}__{column}" for column in columns[entity.kind]]
     kind, field = _attribute_of(entity, OrderByError)
     if kind == "path":
         raise entity.span.error("Runs cannot be ordered by attributes.path.", OrderByError)
     if kind == "duration":
-        return runs.annotate(**{alias: _DURATION}), [F(alias)]
-    return runs, [F(field)]
+        return runs.annotate(**{alias: _DURATION}), [alias]
+    return runs, [field]
 
 
 def _attribute_of(entity: Entity, error: type[FilterError] = FilterError) -> tuple[str, str]:
