@@ -131,14 +131,42 @@ export function RunsPage() {
     for (const row of rows) editable.current.set(row.id, row.access === "edit" || row.access === "owner");
     if (collectKeys(keysRef.current, rows)) setKeysVersion((v) => v + 1);
   }, []);
+  // Past 1,000 matches the server says "1,000+" (`count_exact` false) rather than count them all, which
+  // would hold up the first rows; the exact number is asked for apart and replaces it when it comes.
+  const [countExact, setCountExact] = useState(true);
+  const [exactTotal, setExactTotal] = useState<number | null>(null);
   const fetchPage = useCallback(
     (page: number, pageSize: number, signal: AbortSignal) =>
       folderReady
-        ? searchRuns({ ...query, page, pageSize }, signal)
+        ? searchRuns({ ...query, page, pageSize }, signal).then((answer) => {
+            if (page === 1) setCountExact(answer.count_exact);
+            return answer;
+          })
         : new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(new DOMException("", "AbortError")))),
     [folderReady, query],
   );
   const paged = usePagedRows<RunRow>(fetchPage, resetKey, PAGE_SIZE, onPage);
+  const pagedReload = paged.reload;
+  const reload = useCallback(() => {
+    setCountExact(true);
+    setExactTotal(null);
+    pagedReload();
+  }, [pagedReload]);
+  useEffect(() => {
+    setCountExact(true);
+    setExactTotal(null);
+  }, [resetKey]);
+  useEffect(() => {
+    if (countExact || !folderReady) return;
+    const controller = new AbortController();
+    searchRuns({ ...query, page: 1, pageSize: 1, exactCount: true }, controller.signal)
+      .then((answer) => setExactTotal(answer.count))
+      .catch(() => {
+        // The table keeps "1,000+"; the count is asked for again with the next reload.
+      });
+    return () => controller.abort();
+  }, [countExact, folderReady, query]);
+  const total = exactTotal ?? paged.count;
 
   // Live rows: running runs refreshed in place; a new or removed run reloads the list.
   const [fresh, setFresh] = useState<Record<string, RunRow>>({});
@@ -160,8 +188,10 @@ export function RunsPage() {
     },
     [pagedOnRange],
   );
-  const countRef = useRef(paged.count);
-  countRef.current = paged.count;
+  const countRef = useRef(total);
+  countRef.current = total;
+  const exactRef = useRef(exactTotal !== null);
+  exactRef.current = exactTotal !== null;
   const runningIds = useMemo(() => {
     const ids: string[] = [];
     for (let i = visible[0]; i <= visible[1]; i++) {
@@ -177,9 +207,10 @@ export function RunsPage() {
     const tick = async () => {
       if (document.hidden) return;
       try {
-        const probe = await searchRuns({ ...query, page: 1, pageSize: 1 }, controller.signal);
+        // Compared with the count shown: the exact one once it is known, else the server's own.
+        const probe = await searchRuns({ ...query, page: 1, pageSize: 1, exactCount: exactRef.current }, controller.signal);
         if (countRef.current !== null && probe.count !== countRef.current) {
-          paged.reload();
+          reload();
           return;
         }
         if (running) {
@@ -195,7 +226,7 @@ export function RunsPage() {
       window.clearInterval(timer);
       controller.abort();
     };
-    // paged.reload is stable; the poll restarts when the query or the running set changes.
+    // reload is stable; the poll restarts when the query or the running set changes.
   }, [folderReady, query, running]);
 
   // Columns.
@@ -325,12 +356,12 @@ export function RunsPage() {
 
   const loadedRows = useCallback(() => {
     const rows: RunRow[] = [];
-    for (let i = 0; i < (paged.count ?? 0); i++) {
+    for (let i = 0; i < (total ?? 0); i++) {
       const row = rowAt(i);
       if (row) rows.push(row);
     }
     return rows;
-  }, [paged.count, rowAt]);
+  }, [total, rowAt]);
 
   const title = folder.node ? runsEn.list.titleIn(folder.node.path) : folderId ? runsEn.list.title : runsEn.list.everything;
   const compareHref = `/compare?runs=${selectedIds.join(",")}`;
@@ -357,7 +388,7 @@ export function RunsPage() {
         ? runsEn.list.deleteFailed(failed.length, message)
         : runsEn.list.deleted(ids.length),
     );
-    paged.reload();
+    reload();
   }
 
   return (
@@ -388,7 +419,7 @@ export function RunsPage() {
       {folder.tooMany > 0 && <p className="notice">{runsEn.list.tooManyDirect(folder.tooMany)}</p>}
       <div className="runs-toolbar" role="toolbar" aria-label={runsEn.list.title}>
         <span className="muted" data-testid="runs-count">
-          {runsEn.list.count(paged.count ?? 0, paged.count)}
+          {runsEn.list.count(total ?? 0, total, countExact || exactTotal !== null)}
         </span>
         {runningIds.length > 0 && <span className="live-dot">{runsEn.list.live}</span>}
         <span className="spacer" />
@@ -410,7 +441,7 @@ export function RunsPage() {
           onClick={() =>
             update((s) => ({ ...s, ...Object.fromEntries(loadedRows().map((r) => [r.id, r.name])) }))
           }
-          disabled={!paged.count}
+          disabled={!total}
         >
           {runsEn.list.selectAll}
         </button>
@@ -438,10 +469,10 @@ export function RunsPage() {
       {folder.error ? (
         <ErrorState error={folder.error} />
       ) : paged.error && !filterError ? (
-        <ErrorState error={paged.error} onRetry={paged.reload} />
-      ) : paged.count === null ? (
+        <ErrorState error={paged.error} onRetry={reload} />
+      ) : total === null ? (
         filterError ? null : <Loading />
-      ) : paged.count === 0 ? (
+      ) : total === 0 ? (
         <EmptyState title={filter ? runsEn.list.noMatch : runsEn.list.empty} hint={filter ? undefined : runsEn.list.emptyHint}>
           {!filter && <GetStarted />}
         </EmptyState>
@@ -449,7 +480,7 @@ export function RunsPage() {
         <VirtualTable
           label={title}
           columns={columns}
-          count={paged.count}
+          count={total}
           rowAt={rowAt}
           rowKey={(row) => row.id}
           onRange={onRange}

@@ -9,6 +9,13 @@ export interface SearchQuery {
   orderBy?: string;
   page?: number;
   pageSize?: number;
+  /** Count every match: without it the server stops counting at 1,000 (`count_exact` false). */
+  exactCount?: boolean;
+}
+
+/** A page of the run search: `count` stops at the server's limit unless `count_exact`. */
+export interface RunPage extends Page<RunRow> {
+  count_exact: boolean;
 }
 
 function searchParams(q: SearchQuery) {
@@ -16,8 +23,8 @@ function searchParams(q: SearchQuery) {
 }
 
 export const searchRuns = (q: SearchQuery, signal?: AbortSignal) =>
-  api<Page<RunRow>>("/runs", {
-    query: { ...searchParams(q), page: q.page, page_size: q.pageSize },
+  api<RunPage>("/runs", {
+    query: { ...searchParams(q), page: q.page, page_size: q.pageSize, exact_count: q.exactCount ? 1 : undefined },
     signal,
   });
 

@@ -12,8 +12,15 @@ export const runsEn = {
     recursive: "Include sub-folders",
     tooManyDirect: (n: number) =>
       `This folder holds ${n.toLocaleString("en")} runs directly — too many to list on their own; sub-folders are included.`,
-    count: (shown: number, total: number | null) =>
-      total === null ? "" : shown === total ? plural(total, "run", "runs") : `${shown.toLocaleString("en")} of ${plural(total, "run", "runs")}`,
+    /** `exact` false: more than `total` match (the server stopped counting there). */
+    count: (shown: number, total: number | null, exact = true) =>
+      total === null
+        ? ""
+        : !exact
+          ? `${total.toLocaleString("en")}+ runs`
+          : shown === total
+            ? plural(total, "run", "runs")
+            : `${shown.toLocaleString("en")} of ${plural(total, "run", "runs")}`,
     empty: "No runs here yet.",
     emptyHint: "Record runs with the em SDK or wrap a command with em run; they upload here:",
     noMatch: "No runs match this filter.",
