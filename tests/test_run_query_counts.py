@@ -24,9 +24,10 @@ from tests.run_helpers import make_run
 pytestmark = pytest.mark.django_db
 
 RUNS = "/api/v1/runs"
-# key, parent, transaction, place lock (PostgreSQL), name, path, savepoints, node, run, params, path
-CREATE_QUERIES = 15
-LOG_QUERIES = 9  # key, node, run, transaction, run lock, series, new series, chunks
+# key, parent, transaction, place lock and position claim (PostgreSQL), path, savepoint, node, run, params,
+# path; the name is checked by its unique constraint, not by a query
+CREATE_QUERIES = 13
+LOG_QUERIES = 8  # key, node with its run, transaction, run lock, series, new series, chunks
 
 
 def _hparams(count: int) -> dict[str, Any]:

@@ -47,6 +47,8 @@ class NodeView(CheckedView):
     needs: ClassVar[Mapping[str, Level]] = READS
     # Methods that take no body: a body sent anyway is refused (a key nobody reads changes nothing silently).
     bodiless: ClassVar[frozenset[str]] = frozenset({"DELETE"})
+    # What the node is loaded with (`access.load`): what the answer presents of it.
+    related: ClassVar[tuple[str, ...]] = access.PRESENTED
 
     access: Access
 
@@ -58,7 +60,7 @@ class NodeView(CheckedView):
         super().initial(request, *args, **kwargs)
         if not hasattr(self, (request.method or "").lower()):
             return  # 405 follows; nothing to load
-        node = access.load(kwargs[self.node_kwarg], trashed=self.trashed)
+        node = access.load(kwargs[self.node_kwarg], trashed=self.trashed, related=self.related)
         if node is None:
             raise errors.NotFound(self.not_found)
         self.checker.levels([node, *self.also_named(request)])  # one read of the grants for all of them
@@ -81,6 +83,7 @@ class RunView(NodeView):
 
     node_kwarg = "run_id"
     not_found = "Run not found."
+    related = (*NodeView.related, "run")  # the run row in the same query (`run_of` finds it there)
 
     @property
     def run(self) -> Run:

@@ -224,6 +224,7 @@ class RunTagView(RunView):
 
 class RunMetricsView(RunView):
     parser_classes = [PointsJSONParser]
+    related = ("run",)  # the answer is a count: nothing of the node is presented
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,
@@ -242,6 +243,7 @@ class RunMetricsView(RunView):
 class RunMetricHistoryView(RunView):
     permission_classes = [ApiKeyScopeOrPublicRead]
     renderer_classes = RENDERERS
+    related = ("run",)  # the answer is the series: nothing of the node is presented
 
     @extend_schema(
         parameters=[
@@ -254,7 +256,7 @@ class RunMetricHistoryView(RunView):
     def get(self, request: Request, run_id: UUID, key: str) -> Response:
         run = self.run
         max_points = _int_param(request, "max_points", DEFAULT_MAX_POINTS, 2, MAX_MAX_POINTS)
-        series = MetricSeries.objects.filter(run=run, key=live_metrics.metric_key(key)).first()
+        series = metrics.series_named(run.pk, live_metrics.metric_key(key))
         if series is None:
             raise errors.NotFound(f"The run has no metric {key!r}.")
         read = metrics.read_arrays(series, max_points=max_points, x=request.query_params.get("x", "step"))

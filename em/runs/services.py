@@ -44,10 +44,13 @@ def get_run(user: Any, run_id: UUID | str, *, need: Level = Level.VIEW) -> Run:
 
 def run_of(node: Node) -> Run:
     """The run row of a run node (checked by the caller); NotFound for other kinds."""
-    run = Run.objects.filter(node=node).first() if node.kind == Kind.RUN else None
-    if run is None:
+    if node.kind != Kind.RUN:
         raise errors.NotFound("Run not found.")
-    node.run = run  # both ways: run.node is this node, already checked
+    try:
+        run = node.run  # loaded with the node where it asked for it (`access.load(related=...)`)
+    except Run.DoesNotExist:
+        raise errors.NotFound("Run not found.") from None
+    run.node = node  # both ways: run.node is this node, already checked
     return run
 
 

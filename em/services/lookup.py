@@ -28,8 +28,9 @@ class Found:
     missing: list[str] = field(default_factory=list)
 
 
-def find(ref: Node | UUID | str) -> Found:
-    """The node `ref` names — a node, an id, or a path — without any check (pass it to `settle`)."""
+def find(ref: Node | UUID | str, *, related: tuple[str, ...] = access.PRESENTED) -> Found:
+    """The node `ref` names — a node, an id, or a path — without any check (pass it to `settle`); by id,
+    loaded with `related` (`access.load`)."""
     if isinstance(ref, Node):
         return Found(ref, "Node not found.")
     if isinstance(ref, UUID) or not ref.startswith("/"):
@@ -37,7 +38,7 @@ def find(ref: Node | UUID | str) -> Found:
             node_id = ref if isinstance(ref, UUID) else UUID(ref)
         except ValueError:
             return Found(None, "Node not found.")
-        return Found(access.load(node_id), "Node not found.")
+        return Found(access.load(node_id, related=related), "Node not found.")
     parts = split(ref)
     found = along(parts)
     return Found(found[-1] if found else None, nothing_at(ref), parts[len(found) :] if found else parts)
@@ -61,9 +62,16 @@ def settle(checker: Checker, found: Found, *, need: Level = Level.VIEW, make: bo
     return Access(made, parent.level)
 
 
-def locate(checker: Checker, ref: Node | UUID | str, *, need: Level = Level.VIEW, make: bool = False) -> Access:
+def locate(
+    checker: Checker,
+    ref: Node | UUID | str,
+    *,
+    need: Level = Level.VIEW,
+    make: bool = False,
+    related: tuple[str, ...] = access.PRESENTED,
+) -> Access:
     """`find` and `settle` in one: the node `ref` names, checked for `need`."""
-    return settle(checker, find(ref), need=need, make=make)
+    return settle(checker, find(ref, related=related), need=need, make=make)
 
 
 def resolve(user: Any, path: str, *, need: Level = Level.VIEW, checker: Checker | None = None) -> Node:

@@ -32,6 +32,8 @@ _POSITION = ("path", "depth", "parent_id", "owner_id", "deleted_at", "trashed")
 # Creators that picked the same free path at once: each loser picks again, after the winner committed.
 PATH_TRIES = 64
 PATH_SPREAD = 64
+# Positions one transaction claims at most before it stops claiming (`_claim`, `_may_claim`).
+CLAIMS_PER_TRANSACTION = 16
 # Moves of a parent that land between reading it and locking its place before a create gives up (409).
 PLACE_TRIES = 5
 
@@ -91,6 +93,13 @@ def hold_place(parent: Node) -> None:
         if fresh.get("pk") == parent.pk and fresh["path"] == parent.path:
             for field in _POSITION:
                 setattr(parent, field, fresh[field])
+            # A delete that committed while we waited marks the whole subtree, but only the node it locked
+            # (the top of the subtree, in our chain) comes back fresh: a key-share lock does not conflict
+            # with the plain UPDATE of `deleted_at` on the nodes below it, so PostgreSQL returns the
+            # version our snapshot saw for those, the parent included. An ancestor in the trash means the
+            # parent is too.
+            deleted = [row[_POSITION.index("deleted_at") + 1] for row in rows]
+            parent.deleted_at = next((when for when in deleted if when is not None), None)
             return
         # Moved before the lock was taken: what was locked may not be its chain any more; read it again.
         moved = Node.objects.filter(pk=parent.pk).values(*_POSITION).first()
@@ -172,11 +181,12 @@ def create_node(
         "description": validate_description(description),
         "extra": validate_extra(extra or {}),
     }
-    with transaction.atomic():
+    # No savepoint of its own: `_insert_child` keeps one around the insert, the only statement that can
+    # fail in a way a caller recovers from (a caller that catches errors here has its own, as make_folders).
+    with transaction.atomic(savepoint=False):
         hold_place(parent)
         if parent.deleted_at is not None:
             raise errors.NotFound("The folder was deleted.")
-        _ensure_name_free(parent.pk, name)
         return _insert_child(
             parent,
             name=name,
@@ -191,17 +201,19 @@ def create_node(
 def _insert_child(parent: Node, **fields: Any) -> Node:
     """Insert a child of `parent` (its place held) at the next free path.
 
-    Creators in one folder do not wait for each other, so two may pick the same path: the database's
-    unique path makes the second wait for the first to commit and then fail, and it picks again, now
-    seeing the first one's path. A name taken meanwhile the same way is a NameClash, as when it was
-    taken before. A creator that lost once picks a little further on, at random (`PATH_SPREAD`): when
-    many create in one folder at once, the losers would otherwise all pick the next path together and
-    queue behind one another's commits again; a few unused positions cost nothing.
+    Creators in one folder do not wait for each other. Each claims its position first (`_claim`): one
+    that another open transaction has claimed is skipped, so many creating in one folder at once take
+    consecutive positions instead of all picking the same one and queueing behind each other's commits.
+    A position can still turn out taken (its creator committed between our reading the last path and
+    our claim); the unique path then fails the insert at once and we pick again, a little further on
+    (`PATH_SPREAD`). The sibling name is checked by its unique constraint, not by a query beforehand:
+    a name already taken fails the insert and is reported as a NameClash, as one taken meanwhile is.
     """
     for attempt in range(PATH_TRIES):
         path = child_path(parent)
         if attempt:
             path = _spread(path)
+        path = _claim(parent, path)
         node = Node(parent=parent, path=path, depth=parent.depth + 1, owner_id=parent.owner_id, **fields)
         if Node._meta.get_field("owner").is_cached(parent):
             node.owner = parent.owner  # already loaded: the answer names the owner without a query
@@ -209,14 +221,46 @@ def _insert_child(parent: Node, **fields: Any) -> Node:
             with transaction.atomic():
                 node.save(force_insert=True)
         except IntegrityError as exc:
-            violated = _constraint(exc)
-            if violated == "em_node_live_name_unique":
+            if _constraint(exc) != "em_node_path_unique":  # the name (or, on SQLite, unknown: see which)
                 _ensure_name_free(parent.pk, fields["name"])
-            if violated != "em_node_path_unique":
                 raise
             continue
         return node
     raise errors.Conflict("Too many nodes are being created in this folder at once; try again.")
+
+
+def _claim(parent: Node, path: str) -> str:
+    """`path`, or the first position after it among `parent`'s children that no other open transaction
+    has claimed, claimed now until this transaction ends (PostgreSQL's transaction-level advisory locks,
+    tried without waiting, keyed by the parent and the position). On SQLite the one writer needs none.
+
+    A claim only steers creators apart; uniqueness stays with the path's unique constraint, so a hash of
+    two parents' ids meeting, or a claim released a moment early, costs at most a retry.
+    """
+    if connection.vendor != "postgresql" or not _may_claim():
+        return path
+    first = tree.decode(path[-tree.STEP :])
+    last = min(first + PATH_SPREAD - 1, tree.MAX_SEGMENT)
+    folder = int.from_bytes(parent.pk.bytes[:4], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n FROM generate_series(%s::int, %s::int) AS n WHERE pg_try_advisory_xact_lock(%s::int, n) LIMIT 1",
+            [first, last, folder],
+        )
+        row = cursor.fetchone()
+    return path if row is None else path[: -tree.STEP] + tree.encode(row[0])
+
+
+def _may_claim() -> bool:
+    """Whether this transaction may claim one more position: claims are held until it ends, in the
+    server's shared lock table (about 64 per connection), so a transaction creating many nodes (an import,
+    a test) stops claiming after `CLAIMS_PER_TRANSACTION` and falls back to retrying on a taken path."""
+    outer = connection.atomic_blocks[0] if connection.atomic_blocks else None
+    held = connection.__dict__.get("em_position_claims")
+    if held is None or held[0] is not outer:
+        held = connection.__dict__["em_position_claims"] = [outer, 0]
+    held[1] += 1
+    return bool(held[1] <= CLAIMS_PER_TRANSACTION)
 
 
 def _spread(path: str) -> str:

@@ -179,7 +179,8 @@ def resolve_parent(user: Any, where: Node | Where) -> Node:
     if isinstance(where, Node):
         return checker.check(where, Level.EDIT).node
     ref = where.parent if where.parent is not None else (where.path or "")
-    return lookup.locate(checker, ref, need=Level.EDIT, make=where.make_folder).node
+    # Only the owner comes along: the new child names it, and nothing else of the folder is presented.
+    return lookup.locate(checker, ref, need=Level.EDIT, make=where.make_folder, related=("owner",)).node
 
 
 def _live_child(parent: Node, name: str) -> Node | None:
