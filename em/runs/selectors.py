@@ -66,10 +66,10 @@ _USER_COLUMNS = ("owner__username", "created_by__username", "editor__username")
 
 
 def runs_by_id(ids: Sequence[Any]) -> list[Node]:
-    """The run nodes with these ids, in this order, with their run rows (the RunRow columns only) and
-    users (id and username): one query of plain columns. Their params, metrics and tags come with
-    `RowCells.load`."""
-    columns = (*_NODE_COLUMNS, *(f"run__{c}" for c in ROW_RUN_COLUMNS[1:]), *_USER_COLUMNS)
+    """The run nodes with these ids, in this order, with their run rows (the RunRow columns only), users
+    (id and username) and parents (id and kind: whether a run is nested in another, which the rows
+    show): one query of plain columns. Their params, metrics and tags come with `RowCells.load`."""
+    columns = (*_NODE_COLUMNS, *(f"run__{c}" for c in ROW_RUN_COLUMNS[1:]), *_USER_COLUMNS, "parent__kind")
     node_end, run_end = len(_NODE_COLUMNS), len(_NODE_COLUMNS) + len(ROW_RUN_COLUMNS) - 1
     user_model = get_user_model()
     users: dict[Any, Any] = {None: None}
@@ -84,10 +84,12 @@ def runs_by_id(ids: Sequence[Any]) -> list[Node]:
     for values in query.values_list(*columns):
         node = Node.from_db(query.db, _NODE_COLUMNS, values[:node_end])
         node.run = Run.from_db(query.db, ROW_RUN_COLUMNS, (node.pk, *values[node_end:run_end]))
-        owner, created_by, editor = values[run_end:]
+        owner, created_by, editor, parent_kind = values[run_end:]
         node.owner = user(node.owner_id, owner)
         node.created_by = user(node.created_by_id, created_by)
         node.editor = user(node.editor_id, editor)
+        if node.parent_id is not None:  # its other fields are deferred: read if ever asked for
+            node.parent = Node.from_db(query.db, ("id", "kind"), (node.parent_id, parent_kind))
         found[node.pk] = node
     return [found[pk] for pk in ids if pk in found]
 
