@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from em import errors, tasks
 from em.models import MetricChunk, MetricSeries, Run
-from em.runs import metrics, overview
+from em.runs import chunk_io, metrics, overview
 from em.runs.metrics import CHUNK_SIZE, NO_EPOCH, Points
 from tests.bundle_helpers import run_node
 from tests.factories import root
@@ -261,7 +261,7 @@ def test_the_overview_read_leaves_the_arrays_in_the_database(run: Run, max_point
     assert level is not None and level[1] == size * overview.DTYPE.itemsize
     with CaptureQueriesContext(connection) as queries:
         metrics.read(series, max_points=max_points)
-        rows = metrics._overview_rows(MetricChunk.objects.filter(series=series).order_by("seq"), *level)
+        rows = chunk_io.overview_slices(series.pk, [(0, overview.HEADER_BYTES), level])
     assert len(queries.captured_queries) == 2 and queries.captured_queries[0]["sql"] == queries[1]["sql"]
     # Per chunk, the header and one level: a sub-bucket for every ~10 points at most, never the points.
     assert [[len(column) for column in row] for row in rows] == [[overview.HEADER_BYTES, level[1]]] * 12

@@ -51,6 +51,26 @@ def rows(query: QuerySet[MetricChunk, tuple[Any, ...]]) -> list[tuple[Any, ...]]
         return cast(list[tuple[Any, ...]], cursor.fetchall())
 
 
+def overview_slices(series_id: int, ranges: list[tuple[int, int]]) -> list[tuple[bytes, ...]]:
+    """Per chunk of a series in seq order: its overview's bytes in each (start, length) of `ranges`.
+
+    Spelt in SQL rather than built with the ORM, whose compiling of it (0.2 ms) costs a sampled read,
+    the portal's most frequent, as much as PostgreSQL takes to answer it for a series of 100,000 points.
+    """
+    table = connection.ops.quote_name(MetricChunk._meta.db_table)
+    column, series, seq = _columns(("overview", "series_id", "seq"))
+    parts = ", ".join([f"SUBSTR({column}, %s, %s)"] * len(ranges))
+    sql = f"SELECT {parts} FROM {table} WHERE {series} = %s ORDER BY {seq}"  # noqa: S608 - our own names
+    params = [*(bound for start, length in ranges for bound in (start + 1, length)), series_id]
+    if not _binary():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [tuple(bytes(part) for part in row) for row in cursor.fetchall()]
+    with _cursor(binary_results=True) as cursor:
+        cursor.execute(sql, params)
+        return cast(list[tuple[bytes, ...]], cursor.fetchall())
+
+
 def _columns(names: tuple[str, ...]) -> list[str]:
     columns = {field.attname: str(field.column) for field in MetricChunk._meta.concrete_fields}
     return [connection.ops.quote_name(columns[name]) for name in names]

@@ -36,7 +36,6 @@ from typing import Any, TypedDict
 import numpy as np
 from django.db import connection, transaction
 from django.db.models import BinaryField, Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Substr
 
 from em import errors
 from em.models import MetricChunk, MetricSeries, Run
@@ -274,6 +273,16 @@ class Sampled:
     highs: np.ndarray | None = None
 
 
+def series_named(run_id: Any, key: str) -> MetricSeries | None:
+    """The series `key` of a run (its key normalised), or `None`. A raw query: compiling this lookup
+    with the ORM takes 0.3 ms, a tenth of a sampled read of 100,000 points."""
+    quote = connection.ops.quote_name
+    table, run, name = quote(MetricSeries._meta.db_table), quote("run_id"), quote("key")
+    sql = f"SELECT * FROM {table} WHERE {run} = %s AND {name} = %s"  # noqa: S608 - our own names
+    run_id = MetricSeries._meta.get_field("run").get_db_prep_value(run_id, connection)  # a UUID's hex on SQLite
+    return next(iter(MetricSeries.objects.raw(sql, [run_id, key])), None)
+
+
 def read(series: MetricSeries, *, max_points: int | None = None, x: str = "step") -> History:
     """The series in x order as JSON-ready lists; with more than `max_points` points, downsampled."""
     return as_history(read_arrays(series, max_points=max_points, x=x))
@@ -288,11 +297,11 @@ def read_arrays(series: MetricSeries, *, max_points: int | None = None, x: str =
         raise errors.InvalidInput(f"x must be one of {', '.join(X_AXES)}, not {x!r}.")
     if max_points is not None and max_points < 1:
         raise errors.InvalidInput("max_points must be at least 1.")
-    chunks = MetricChunk.objects.filter(series_id=series.pk).order_by("seq")
     if max_points is not None:
-        coarse = _from_overviews(series, chunks, max_points, x)
+        coarse = _from_overviews(series, max_points, x)
         if coarse is not None:
             return coarse
+    chunks = MetricChunk.objects.filter(series_id=series.pk).order_by("seq")
     points = Points.concat([_unpack_row(row) for row in chunk_io.rows(chunks.values_list(*_FIELDS))])
     axis = points.steps if x == "step" else points.timestamps
     if x == "timestamp":
@@ -322,14 +331,14 @@ def read_arrays(series: MetricSeries, *, max_points: int | None = None, x: str =
     return Sampled(series.key, int(series.count), True, picked, lows, highs)
 
 
-def _from_overviews(series: MetricSeries, chunks: QuerySet[MetricChunk], max_points: int, x: str) -> Sampled | None:
+def _from_overviews(series: MetricSeries, max_points: int, x: str) -> Sampled | None:
     """The downsampled history from one level of the chunks' overviews alone, or `None` when none can
     give it (too few sub-buckets for `max_points`, an overview of an older layout, or sub-buckets out of
     x order)."""
     level = overview.level_for(series.count, max_points, CHUNK_SIZE)
     if level is None:
         return None
-    rows = _overview_rows(chunks, *level)
+    rows = chunk_io.overview_slices(series.pk, [(0, overview.HEADER_BYTES), level])
     if not rows or not all(overview.current(header) for header, _ in rows):
         return None
     merged = overview.merge([part for _, part in rows], x, max_points)
@@ -341,14 +350,6 @@ def _from_overviews(series: MetricSeries, chunks: QuerySet[MetricChunk], max_poi
     _keep_ends(picked, means, *(Points(*(end[f] for f in _POINT_FIELDS)) for end in (first, last)))
     picked.values = means
     return Sampled(series.key, int(series.count), True, picked, merged.lows, merged.highs)
-
-
-def _overview_rows(chunks: QuerySet[MetricChunk], start: int, length: int) -> list[tuple[Any, ...]]:
-    """Per chunk in seq order: its overview's header, and up to `length` of its bytes from `start`.
-    Nothing else of the chunk leaves the database."""
-    header = Substr("overview", 1, overview.HEADER_BYTES, output_field=BinaryField())
-    part = Substr("overview", start + 1, length, output_field=BinaryField())
-    return chunk_io.rows(chunks.values_list(header, part))
 
 
 def _keep_ends(picked: Points, values: np.ndarray, first: Points, last: Points) -> None:
