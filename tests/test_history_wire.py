@@ -101,3 +101,23 @@ def test_the_sdk_reads_histories_from_a_live_server(live_server, alice, run):
         both = metric_histories([str(run.node_id)], ["val.acc", "train.loss"], max_points=50, client=client)
     assert [(h["run"], h["key"]) for h in both] == [(str(run.node_id), "val.acc"), (str(run.node_id), "train.loss")]
     assert both[0]["value"] == [0.5, 0.75] and both[1]["downsampled"] and len(both[1]["min"]) <= 50
+
+
+def test_a_long_series_sampled_through_the_api_costs_a_fixed_few_queries(
+    key_client: Any, alice: Any, django_assert_max_num_queries: Any
+) -> None:
+    """100,000 points to 1,000 buckets: what a chart of a long run asks for, answered from the chunks'
+    overviews (their finest level) whatever the series' length, and the same as the selector's read."""
+    made = make_run(folder(root(alice), "long"), "r", by=alice)
+    steps = np.arange(100_000)
+    points = Points(steps, np.full(len(steps), NO_EPOCH), 1.7e9 + steps * 0.05, np.cos(steps / 700.0))
+    series = metrics.replace(made, "train.loss", points)
+    client = key_client(alice, "read")
+    url = f"/api/v1/runs/{made.node_id}/metrics/train.loss"
+    client.get(url, {"max_points": 1_000}, HTTP_ACCEPT=MEDIA_TYPE)  # the key's first use is written down
+    with django_assert_max_num_queries(4):  # the key with its user, the node with its run, the series, its overviews
+        answer = client.get(url, {"max_points": 1_000}, HTTP_ACCEPT=MEDIA_TYPE)
+    (compact,) = decode(answer.content)
+    assert compact["downsampled"] and 900 < len(compact["value"]) <= 1_000
+    _same(compact, dict(metrics.read(series, max_points=1_000)))
+    assert (compact["value"][0], compact["value"][-1]) == (1.0, math.cos(99_999 / 700.0))
