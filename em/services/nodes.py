@@ -5,7 +5,7 @@ Structural writes (move, rename, trash, restore) run in one transaction with the
 nodes' parents; on SQLite the IMMEDIATE write lock the settings ask for. Creating a node locks less
 (`hold_place`): only its parent must stay where it is, so it takes a shared lock on the parent and on the
 parent's ancestors below the root. Creators therefore never wait for one another, not even in one folder
-(a path two of them picked at once is picked again, see `_insert_child`), while a move or a delete waits
+(each claims its position without waiting, see `_insert_child` and `_claim`), while a move or a delete waits
 for the creators below what it changes, and they for it. Every check happens before the first write, so
 a refused operation changes nothing.
 """
