@@ -59,8 +59,11 @@ def _first_of_wrong_type(items: list[Any], allowed: frozenset[type]) -> int:
 def _integers(key: str, field: str, items: list[Any], *, nullable: bool = False) -> np.ndarray:
     """Whole numbers as int64 (None → NO_EPOCH where `nullable`); bools and floats are refused."""
     allowed = frozenset({int, type(None)}) if nullable else frozenset({int})
-    if not set(map(type, items)) <= allowed:
+    types = set(map(type, items))
+    if not types <= allowed:
         raise _bad(key, field, _first_of_wrong_type(items, allowed), "is not a whole number")
+    if types == {type(None)}:  # no epochs at all, as most live batches send them
+        return np.full(len(items), NO_EPOCH, dtype=np.int64)
     if nullable:
         items = [NO_EPOCH if item is None else item for item in items]
     try:
