@@ -315,7 +315,7 @@ def read_arrays(series: MetricSeries, *, max_points: int | None = None, x: str =
         axis = axis[order]
     if max_points is None or len(points) <= max_points:
         return Sampled(series.key, int(series.count), False, points)
-    starts = _bucket_starts(axis, max_points)
+    starts = overview.bucket_starts(axis, float(axis[-1]), max_points)
     sizes = np.diff(np.append(starts, len(points)))
     middle = starts + sizes // 2
     picked = Points(*(getattr(points, f)[middle] for f in _FIELDS))
@@ -358,16 +358,6 @@ def _keep_ends(picked: Points, values: np.ndarray, first: Points, last: Points) 
         for f in _FIELDS:
             getattr(picked, f)[at] = getattr(end, f)[0]
         values[at] = end.values[0]
-
-
-def _bucket_starts(axis: np.ndarray, buckets: int) -> np.ndarray:
-    """First index of each non-empty bucket of `buckets` equal x ranges over sorted `axis`.
-
-    Equal x values always share a bucket, so bucket x ranges — and the middle points — strictly increase.
-    """
-    edges = np.linspace(float(axis[0]), float(axis[-1]), buckets + 1)[1:-1]
-    starts = np.searchsorted(axis, edges, side="left")
-    return np.unique(np.concatenate(([0], starts[starts < len(axis)])))
 
 
 def _unpack_row(row: Sequence[Any]) -> Points:

@@ -151,9 +151,7 @@ def merge(overviews: list[bytes], x: str, buckets: int) -> Merged | None:
         return None
     if not np.all(np.isfinite(subs["sum"])):  # a NaN or infinite value somewhere
         return None
-    edges = np.linspace(float(low[0]), float(high[-1]), buckets + 1)[1:-1]
-    bucket = np.searchsorted(edges, low, side="right")
-    starts = np.flatnonzero(np.diff(bucket, prepend=-1))
+    starts = bucket_starts(low, float(high[-1]), buckets)
     counts = np.add.reduceat(subs["count"], starts)
     ends = np.cumsum(subs["count"])  # points up to the end of each sub-bucket
     middle_rank = ends[starts] - subs["count"][starts] + counts // 2
@@ -166,3 +164,14 @@ def merge(overviews: list[bytes], x: str, buckets: int) -> Merged | None:
         lows=np.minimum.reduceat(subs["min"], starts),
         highs=np.maximum.reduceat(subs["max"], starts),
     )
+
+
+def bucket_starts(xs: np.ndarray, last: float, buckets: int) -> np.ndarray:
+    """First index of each non-empty bucket of `buckets` equal x ranges from `xs[0]` to `last`, over sorted
+    `xs` (points, or sub-buckets by their first x): an item goes to the bucket its x falls in.
+
+    Equal x values always share a bucket, so bucket x ranges — and the middle points — strictly increase.
+    """
+    edges = np.linspace(float(xs[0]), last, buckets + 1)[1:-1]
+    starts = np.searchsorted(xs, edges, side="left")
+    return np.unique(np.concatenate(([0], starts[starts < len(xs)])))
