@@ -73,39 +73,43 @@ class _AnyOf(In):
 
 _NO_TEXT = Value(None, output_field=TextField())
 _NO_NUMBER = Value(None, output_field=FloatField())
-_USER_COLUMNS = ("owner__username", "created_by__username", "editor__username")
+_USER_FIELDS = ("owner", "created_by", "editor")
+_USER_COLUMNS = tuple(f"{name}__username" for name in _USER_FIELDS)
 
 
 def runs_by_id(ids: Sequence[Any]) -> list[Node]:
     """The run nodes with these ids, in this order, with their run rows (the RunRow columns only), users
     (id and username) and parents (id and kind: whether a run is nested in another, which the rows
-    show): one query of plain columns. Their params, metrics and tags come with `RowCells.load`."""
+    show): one query of plain columns. Their params, metrics and tags come with `RowCells.load`.
+
+    The related objects go straight into the nodes' relation caches, as a `select_related` leaves them:
+    assigning them (`node.owner = user`) checks each one's type and database, five times a row."""
     columns = (*_NODE_COLUMNS, *(f"run__{c}" for c in ROW_RUN_COLUMNS[1:]), *_USER_COLUMNS, "parent__kind")
     node_end, run_end = len(_NODE_COLUMNS), len(_NODE_COLUMNS) + len(ROW_RUN_COLUMNS) - 1
     user_model = get_user_model()
     users: dict[Any, Any] = {None: None}
-
-    def user(pk: Any, username: str) -> Any:
-        if pk not in users:
-            users[pk] = user_model(pk=pk, username=username)  # all a row shows of a user
-        return users[pk]
-
     parents: dict[Any, Node] = {}
     found: dict[Any, Node] = {}
     query = Node.objects.filter(_AnyOf(F("pk"), list(ids)))
+    db = query.db
     for values in query.values_list(*columns):
-        node = Node.from_db(query.db, _NODE_COLUMNS, values[:node_end])
-        node.run = Run.from_db(query.db, ROW_RUN_COLUMNS, (node.pk, *values[node_end:run_end]))
-        owner, created_by, editor, parent_kind = values[run_end:]
-        node.owner = user(node.owner_id, owner)
-        node.created_by = user(node.created_by_id, created_by)
-        node.editor = user(node.editor_id, editor)
+        node = Node.from_db(db, _NODE_COLUMNS, values[:node_end])
+        cache = node._state.fields_cache
+        cache["run"] = Run.from_db(db, ROW_RUN_COLUMNS, (node.pk, *values[node_end:run_end]))
+        for name, pk, username in zip(_USER_FIELDS, _user_ids(node), values[run_end:-1], strict=True):
+            if pk not in users:
+                users[pk] = user_model(pk=pk, username=username)  # all a row shows of a user
+            cache[name] = users[pk]
         if node.parent_id is not None:  # its other fields are deferred: read if ever asked for
             if node.parent_id not in parents:
-                parents[node.parent_id] = Node.from_db(query.db, ("id", "kind"), (node.parent_id, parent_kind))
-            node.parent = parents[node.parent_id]
+                parents[node.parent_id] = Node.from_db(db, ("id", "kind"), (node.parent_id, values[-1]))
+            cache["parent"] = parents[node.parent_id]
         found[node.pk] = node
     return [found[pk] for pk in ids if pk in found]
+
+
+def _user_ids(node: Node) -> tuple[Any, Any, Any]:
+    return node.owner_id, node.created_by_id, node.editor_id
 
 
 @dataclass
