@@ -84,6 +84,8 @@ def runs_by_id(ids: Sequence[Any]) -> list[Node]:
 
     The related objects go straight into the nodes' relation caches, as a `select_related` leaves them:
     assigning them (`node.owner = user`) checks each one's type and database, five times a row."""
+    if not ids:
+        return []
     columns = (*_NODE_COLUMNS, *(f"run__{c}" for c in ROW_RUN_COLUMNS[1:]), *_USER_COLUMNS, "parent__kind")
     node_end, run_end = len(_NODE_COLUMNS), len(_NODE_COLUMNS) + len(ROW_RUN_COLUMNS) - 1
     user_model = get_user_model()
@@ -122,13 +124,15 @@ class RowCells:
 
     @classmethod
     def load(cls, ids: Sequence[Any]) -> RowCells:
-        """One query of plain columns whatever the number of runs: the three tables' rows in one
-        `UNION ALL` (a text and a number column, each NULL where its table has none), in key order.
+        """One query of plain columns whatever the number of runs (none for none): the three tables'
+        rows in one `UNION ALL` (a text and a number column, each NULL where its table has none), in key order.
         Run ids come as text (hex digits, with dashes on PostgreSQL), matched back to `ids`: ~1,500 rows
         a page would each build a `UUID`."""
         ids = list(ids)
         by_hex = {pk.hex: pk for pk in ids}
         cells = cls()
+        if not ids:
+            return cells
         parts = [
             table.objects.filter(_AnyOf(F("run_id"), ids)).values_list(
                 Value(kind), _text("run_id"), "key", text, number
