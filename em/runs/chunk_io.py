@@ -5,7 +5,7 @@ travels as hex, twice its bytes, spelt out and parsed again on both ends. That a
 a 10,000-point chunk (330 KB) take 5 ms instead of 1, and would take a million-point read past its
 50 ms budget. So chunk rows are read and written here through a psycopg cursor that binds on the server
 and, for reads, answers in binary; the cursor is still wrapped by Django, so query logging, counting and
-execute wrappers see every statement. Other databases (SQLite) go through the ORM as it is.
+execute wrappers see every statement. SQLite runs the same statements on Django's cursor.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from em.models import MetricChunk
 
 # What a chunk's INSERT and UPDATE write, by attribute name (the series' id, not the series).
 WRITTEN = ("count", "first_step", "last_step", "steps", "epochs", "timestamps", "values", "overview")
-_BATCH = 25  # chunks per INSERT through the ORM: ~8 MB of arrays
 
 
 def _binary() -> bool:
@@ -29,7 +28,12 @@ def _binary() -> bool:
 
 
 @contextmanager
-def _cursor(*, binary_results: bool) -> Iterator[Any]:
+def _cursor(*, binary_results: bool = False) -> Iterator[Any]:
+    """A cursor binding parameters on the server (PostgreSQL), or Django's own cursor elsewhere."""
+    if not _binary():
+        with connection.cursor() as cursor:
+            yield cursor
+        return
     import psycopg
 
     connection.ensure_connection()
@@ -62,10 +66,6 @@ def overview_slices(series_id: int, ranges: list[tuple[int, int]]) -> list[tuple
     parts = ", ".join([f"SUBSTR({column}, %s, %s)"] * len(ranges))
     sql = f"SELECT {parts} FROM {table} WHERE {series} = %s ORDER BY {seq}"  # noqa: S608 - our own names
     params = [*(bound for start, length in ranges for bound in (start + 1, length)), series_id]
-    if not _binary():
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return [tuple(bytes(part) for part in row) for row in cursor.fetchall()]
     with _cursor(binary_results=True) as cursor:
         cursor.execute(sql, params)
         return cast(list[tuple[bytes, ...]], cursor.fetchall())
@@ -77,29 +77,23 @@ def _columns(names: tuple[str, ...]) -> list[str]:
 
 
 def insert(chunks: list[MetricChunk]) -> None:
-    """INSERT new chunks (their ids are not read back)."""
+    """INSERT new chunks (their ids are not read back): one statement run for each (a pipeline on
+    PostgreSQL)."""
     if not chunks:
-        return
-    if not _binary():
-        MetricChunk.objects.bulk_create(chunks, batch_size=_BATCH)
         return
     names = ("series_id", "seq", *WRITTEN)
     table = connection.ops.quote_name(MetricChunk._meta.db_table)
     sql = f"INSERT INTO {table} ({', '.join(_columns(names))}) VALUES ({', '.join(['%s'] * len(names))})"  # noqa: S608 - our own names
-    with _cursor(binary_results=False) as cursor:
+    with _cursor() as cursor:
         cursor.executemany(sql, [[getattr(chunk, name) for name in names] for chunk in chunks])
 
 
 def update(chunks: list[MetricChunk]) -> None:
-    """Write the points, range and overview of chunks already stored (by id)."""
+    """Write the points, range and overview of chunks already stored (by id): one statement run for each."""
     if not chunks:
-        return
-    if not _binary():
-        for chunk in chunks:
-            chunk.save(update_fields=list(WRITTEN))
         return
     table = connection.ops.quote_name(MetricChunk._meta.db_table)
     sets = ", ".join(f"{column} = %s" for column in _columns(WRITTEN))
     sql = f"UPDATE {table} SET {sets} WHERE {_columns(('id',))[0]} = %s"  # noqa: S608 - our own names
-    with _cursor(binary_results=False) as cursor:
+    with _cursor() as cursor:
         cursor.executemany(sql, [[*(getattr(chunk, name) for name in WRITTEN), chunk.pk] for chunk in chunks])
