@@ -111,6 +111,7 @@ def test_pages_walk_every_match_by_their_next_links(api: Any, alice: Any, exp: N
     assert past.status_code == 404
     assert client.get(SEARCH, {"filter": "metrics.val.acc > 0", "page": "0"}).status_code == 404
     assert client.get(SEARCH, {"filter": "metrics.val.acc > 0", "page": "two"}).status_code == 404
+    assert client.get(SEARCH, {"filter": "metrics.val.acc > 0", "page": "9" * 40}).status_code == 404
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ class PagePagination(PageNumberPagination):
 
 
 TRUE = frozenset({"1", "true", "yes", "on"})
+MAX_PAGE = 2**40  # times the largest page (1,000) stays below 2**63
 
 
 class CappedCountPagination(PagePagination):
@@ -78,11 +79,13 @@ class CappedCountPagination(PagePagination):
         return rows
 
     def _number(self, text: str) -> int:
+        """The page asked for; past `MAX_PAGE` there is none (its offset would not fit the database's
+        integers), as there is none below 1."""
         try:
             number = int(text)
         except ValueError:
             raise NotFound(self.invalid_page_message) from None
-        if number < 1:
+        if not 1 <= number <= MAX_PAGE:
             raise NotFound(self.invalid_page_message)
         return number
 
