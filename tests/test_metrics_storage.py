@@ -192,11 +192,12 @@ def expected_bands(series: MetricSeries, max_points: int, x: str, *, by_sub_buck
     if by_sub_bucket:
         level = overview.level_for(series.count, max_points, CHUNK_SIZE)
         assert level is not None
-        start, length = level
-        parts = [bytes(chunk.overview)[start : start + length] for chunk in chunks]
-        subs = np.concatenate([np.frombuffer(part, dtype=overview.DTYPE) for part in parts])
+        parts = [bytes(chunk.overview)[level.start : level.start + level.length] for chunk in chunks]
+        subs = np.concatenate([np.frombuffer(part, dtype=level.dtype) for part in parts])
         subs = subs[subs["count"] > 0]
-        firsts = subs["first_step"] if x == "step" else subs["first_time"]
+        # A sub-bucket of a coarser level keeps its least step and time; one of the finest its first point's.
+        coarse = level.dtype == overview.DTYPE
+        firsts = subs[{"step": "first_step", "timestamp": "first_time"}[x] if coarse else x]
         where = firsts[np.searchsorted(firsts, axis, side="right") - 1]
     bucket = np.searchsorted(inner, where, side="right")
     starts = np.flatnonzero(np.diff(bucket, prepend=-1))
@@ -258,13 +259,27 @@ def test_a_coarse_history_comes_from_the_overviews_with_exact_bands(
 def test_the_overview_read_leaves_the_arrays_in_the_database(run: Run, max_points: int, size: int) -> None:
     series = metrics.replace(run, "k", points(np.arange(12 * CHUNK_SIZE)))
     level = overview.level_for(series.count, max_points, CHUNK_SIZE)
-    assert level is not None and level[1] == size * overview.DTYPE.itemsize
+    assert level is not None and level.length == size * level.dtype.itemsize
     with CaptureQueriesContext(connection) as queries:
         metrics.read(series, max_points=max_points)
-        rows = chunk_io.overview_slices(series.pk, [(0, overview.HEADER_BYTES), level])
+        rows = chunk_io.overview_slices(series.pk, [(0, overview.HEADER_BYTES), (level.start, level.length)])
     assert len(queries.captured_queries) == 2 and queries.captured_queries[0]["sql"] == queries[1]["sql"]
     # Per chunk, the header and one level: a sub-bucket for every ~10 points at most, never the points.
-    assert [[len(column) for column in row] for row in rows] == [[overview.HEADER_BYTES, level[1]]] * 12
+    assert [[len(column) for column in row] for row in rows] == [[overview.HEADER_BYTES, level.length]] * 12
+
+
+def test_the_finest_level_serves_time_only_for_chunks_whose_times_rise_with_their_steps(
+    run: Run, django_assert_num_queries: Any
+) -> None:
+    data = random_points(np.random.default_rng(8), 100_000, repeats=False)
+    data.timestamps[[20_001, 20_002]] = data.timestamps[[20_002, 20_001]]  # two points' times swapped
+    series = metrics.replace(run, "k", data)
+    with django_assert_num_queries(1):
+        history = metrics.read(series, max_points=1_000)
+    assert_bands(history, expected_bands(series, 1_000, "step", by_sub_bucket=True), "step")
+    with django_assert_num_queries(2):  # the overviews are tried, then the points read
+        history = metrics.read(series, max_points=1_000, x="timestamp")
+    assert_bands(history, expected_bands(series, 1_000, "timestamp", by_sub_bucket=False), "timestamp")
 
 
 def test_the_header_holds_the_end_points_as_the_exact_read_orders_them() -> None:

@@ -21,7 +21,7 @@ value, the min/max band, and the x, epoch and time of its middle point — excep
 shows the series' very first point and the last bucket its very last one, with their own values, so a
 chart starts and ends where the run did. Means and bands leave non-finite values out (a bucket of
 nothing else is null). A long series with coarse buckets is answered from one level of the overviews
-and their headers alone (28% of the arrays' bytes or much less, as `max_points` allows; the headers
+and their headers alone (18% of the arrays' bytes or much less, as `max_points` allows; the headers
 hold the end points); otherwise the chunks' points are loaded in one query and bucketed.
 """
 
@@ -338,10 +338,10 @@ def _from_overviews(series: MetricSeries, max_points: int, x: str) -> Sampled | 
     level = overview.level_for(series.count, max_points, CHUNK_SIZE)
     if level is None:
         return None
-    rows = chunk_io.overview_slices(series.pk, [(0, overview.HEADER_BYTES), level])
-    if not rows or not all(overview.current(header) for header, _ in rows):
+    rows = chunk_io.overview_slices(series.pk, [(0, overview.HEADER_BYTES), (level.start, level.length)])
+    if not rows or not all(overview.current(row[0]) for row in rows):
         return None
-    merged = overview.merge([part for _, part in rows], x, max_points)
+    merged = overview.merge(rows, level, x, max_points)
     if merged is None:
         return None
     first, last = overview.end_points(rows[0][0], rows[-1][0], x)
