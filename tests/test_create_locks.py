@@ -140,3 +140,18 @@ def test_many_creators_in_one_folder_all_land_with_unique_paths(alice):
     assert children.count() == 16
     assert len({n.path for n in children}) == 16
     assert_is_a_tree()
+
+
+def test_a_live_run_whose_name_is_taken_is_a_name_clash_and_the_callers_transaction_goes_on(alice):
+    """`create_live_run` makes its node without a savepoint of its own (`create_node(savepoint=False)`):
+    its own block's savepoint still lets a caller inside a transaction catch the clash and go on."""
+    from em.runs.services import create_live_run
+
+    parent = root(alice)
+    with transaction.atomic():
+        create_live_run(parent=parent, name="taken", by=alice)
+        with pytest.raises(errors.NameClash, match="/alice/taken already exists"):
+            create_live_run(parent=parent, name="taken", by=alice)
+        again = create_live_run(parent=parent, name="free", by=alice)
+    assert sorted(Node.objects.filter(parent=parent).values_list("name", flat=True)) == ["free", "taken"]
+    assert again.node.path.startswith(parent.path)

@@ -24,13 +24,13 @@ from tests.run_helpers import make_run
 pytestmark = pytest.mark.django_db
 
 RUNS = "/api/v1/runs"
-# key, parent, transaction, place lock and position claim (PostgreSQL), path, savepoint, node, run, params,
-# path; the name is checked by its unique constraint, not by a query
+# key, parent, transaction, place lock and position claim (PostgreSQL), path, savepoint, node, release,
+# run, params, path; the name is checked by its unique constraint, not by a query
 CREATE_QUERIES = 13
 LOG_QUERIES = 8  # key, node with its run, transaction, run lock, series, new series, chunks
-# key, folder, grants, page ids, count (past one page), nodes with their runs, users and parents' kinds,
-# params + metrics + tags, display paths
-SEARCH_QUERIES = 8
+# key, folder, grants, page ids with the count, nodes with their runs, users and parents' kinds,
+# params + metrics + tags, display paths (and the page in order when more than 1,000 match)
+SEARCH_QUERIES = 7
 
 
 def _hparams(count: int) -> dict[str, Any]:
@@ -108,12 +108,11 @@ def test_a_search_page_costs_the_same_for_3_and_60_runs(alice, key_client):
         count, answer = _queries(lambda query=query: client.get(RUNS, query))
         assert (answer.json()["count"], answer.json()["count_exact"]) == (total, True)
         counts.append(count)
-        # A page that is not the last one adds the count, and only that.
+        # A page that is not the last one: the same query gives the page and the count.
         count, answer = _queries(lambda query=query: client.get(RUNS, {**query, "page_size": 2}))
         assert (answer.json()["count"], len(answer.json()["results"])) == (total, 2)
         counts.append(count)
-    assert counts[0] == counts[2] and counts[1] == counts[3], counts
-    assert counts[1] == counts[0] + 1 <= SEARCH_QUERIES, counts
+    assert len(set(counts)) == 1 and counts[0] <= SEARCH_QUERIES, counts
 
 
 def test_search_rows_read_from_column_values_are_the_rows_read_from_instances(alice, api):

@@ -140,7 +140,9 @@ def create_live_run(
     """A run the SDK logs to as it trains (online mode): status Running, started now, no files yet."""
     hparams = _validate_hparams(hparams or {})
     with transaction.atomic():
-        node = create_node(parent=parent, name=name, kind=Kind.RUN, by=by, labels=labels, description=description)
+        node = create_node(
+            parent=parent, name=name, kind=Kind.RUN, by=by, labels=labels, description=description, savepoint=False
+        )
         run = Run.objects.create(
             node=node,
             status=RunStatus.RUNNING,

@@ -161,8 +161,14 @@ def create_node(
     description: str = "",
     extra: dict[str, Any] | None = None,
     target: Node | Access | None = None,
+    savepoint: bool = True,
 ) -> Node:
-    """A new node in `parent`; a Shortcut needs a `target` the creator can see."""
+    """A new node in `parent`; a Shortcut needs a `target` the creator can see.
+
+    `savepoint=False` is for a caller whose own `transaction.atomic()` block encloses this call and lets
+    every error out of it (as `create_live_run`): that block's savepoint is the one a caller catching an
+    error further out needs, so a second one here would only cost two round trips.
+    """
     parent = access.ensure(by, parent, Level.EDIT).node
     _ensure_may_hold(parent, kind)
     name = validate_name(name)
@@ -181,9 +187,7 @@ def create_node(
         "description": validate_description(description),
         "extra": validate_extra(extra or {}),
     }
-    # No savepoint of its own: `_insert_child` keeps one around the insert, the only statement that can
-    # fail in a way a caller recovers from (a caller that catches errors here has its own, as make_folders).
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic(savepoint=savepoint):
         hold_place(parent)
         if parent.deleted_at is not None:
             raise errors.NotFound("The folder was deleted.")
