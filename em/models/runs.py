@@ -123,8 +123,8 @@ class MetricChunk(models.Model):
 
     `steps` and `epochs` are int64 (an epoch of -2**63 means none), `timestamps` float64 seconds since
     the epoch, `values` float64. `first_step`/`last_step` let a ranged read skip whole chunks.
-    `overview` summarises the points in sub-buckets, at two levels of detail (em/runs/overview.py), so a
-    coarse history never reads the arrays.
+    `overview` summarises the points in sub-buckets, at three levels of detail behind a header holding the
+    chunk's end points (em/runs/overview.py), so a sampled history never reads the arrays.
     """
 
     series = models.ForeignKey(MetricSeries, on_delete=models.CASCADE, related_name="chunks")
