@@ -204,9 +204,9 @@ def test_page_queries_do_not_grow_with_runs(api: Any, alice: Any, bob: Any, djan
     _fill(folder(root(alice), "more"), 95)
     _fill(folder(shared, "more"), 95)
     assert _page_queries(client) == few
-    # session, user, grant roots, page ids, count, nodes, params + metrics + tags, grants on the shared
-    # runs' paths, display paths
-    with django_assert_max_num_queries(9):
+    # session, user, grant roots, page ids with their count, nodes, params + metrics + tags, grants on the
+    # shared runs' paths, display paths
+    with django_assert_max_num_queries(8):
         _page_queries(client)
 
 

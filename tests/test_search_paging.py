@@ -74,20 +74,20 @@ def test_text_params_compare_in_full_past_the_indexed_prefix(api: Any, alice: An
     assert names(page(client, filter=f"params.note = '{LONG[:TEXT_PREFIX]}'")) == []
 
 
-def _counts(ctx: CaptureQueriesContext) -> int:
-    return sum("COUNT(*)" in q["sql"] for q in ctx.captured_queries)
+def _run_queries(ctx: CaptureQueriesContext) -> list[str]:
+    """The captured queries that read runs (not the key, the folder or the grants)."""
+    return [q["sql"] for q in ctx.captured_queries if "em_run" in q["sql"] and "em_metricseries" in q["sql"]]
 
 
-def test_a_page_that_ends_the_matches_counts_them_without_a_count_query(api: Any, alice: Any, exp: Node) -> None:
+def test_a_few_matches_are_paged_and_counted_in_one_query(api: Any, alice: Any, exp: Node) -> None:
     client = api(alice)
-    with CaptureQueriesContext(connection) as ctx:
-        body = page(client, filter="metrics.val.acc > 0", order_by="metrics.val.acc")
-    assert _counts(ctx) == 0
-    assert (body["count"], body["count_exact"], body["next"]) == (5, True, None)
-    with CaptureQueriesContext(connection) as ctx:
-        last = page(client, filter="metrics.val.acc > 0", order_by="metrics.val.acc", page_size=2, page=3)
-    assert _counts(ctx) == 0
-    assert (last["count"], last["count_exact"], names(last), last["next"]) == (5, True, ["r5"], None)
+    for query in ({}, {"page_size": 2}, {"page_size": 2, "page": 3}):
+        with CaptureQueriesContext(connection) as ctx:
+            body = page(client, filter="metrics.val.acc > 0", order_by="metrics.val.acc", **query)
+        searches = _run_queries(ctx)
+        assert len(searches) == 1 and "COUNT(*) OVER ()" in searches[0], searches
+        assert (body["count"], body["count_exact"]) == (5, True)
+    assert names(body) == ["r5"] and body["next"] is None
     assert page(client, filter="metrics.val.acc > 7") | {"results": None} == {
         "count": 0,
         "count_exact": True,
@@ -129,11 +129,17 @@ def test_counts_stop_at_the_limit_the_same_on_every_page(api: Any, alice: Any, e
     assert answers[0]["next"] is not None and answers[2]["next"] is None
     with CaptureQueriesContext(connection) as ctx:
         page(client, **query)
-    assert _counts(ctx) == 1  # up to the limit and one more: LIMIT 4
-    assert "LIMIT 4" in next(q["sql"] for q in ctx.captured_queries if "COUNT(*)" in q["sql"])
-    with CaptureQueriesContext(connection) as ctx:
-        page(client, **query, page=2)
-    assert _counts(ctx) == 0  # the page's rows already prove more than the limit
+    sample, ordered = _run_queries(ctx)  # the sample held more than the limit: the page is read in order
+    assert "COUNT(*) OVER ()" in sample and "LIMIT 4" in sample  # up to the limit and one more
+    assert "COUNT(*)" not in ordered
+
+
+@pytest.mark.usefixtures("limit_3")
+def test_a_sample_of_the_limit_is_every_match(api: Any, alice: Any, exp: Node) -> None:
+    body = page(api(alice), filter="metrics.val.acc > 0.2", order_by="metrics.val.acc DESC", page_size=2)
+    assert (body["count"], body["count_exact"], names(body)) == (3, True, ["r5", "r4"])
+    body = page(api(alice), filter="metrics.val.acc > 0.1", page_size=2)
+    assert (body["count"], body["count_exact"]) == (3, False)
 
 
 @pytest.mark.usefixtures("limit_3")
@@ -149,16 +155,33 @@ def test_the_exact_count_is_there_when_asked_for(api: Any, alice: Any, exp: Node
 
 
 @pytest.mark.usefixtures("limit_3")
-def test_a_count_at_the_limit_is_exact(api: Any, alice: Any, exp: Node) -> None:
-    body = page(api(alice), filter="metrics.val.acc > 0.2", page_size=2)
-    assert (body["count"], body["count_exact"]) == (3, True)
-    body = page(api(alice), filter="metrics.val.acc > 0.1", page_size=2)
-    assert (body["count"], body["count_exact"]) == (3, False)
-
-
-@pytest.mark.usefixtures("limit_3")
 def test_export_takes_every_match_past_the_count_limit(api: Any, alice: Any, exp: Node) -> None:
     response = api(alice).get(f"{SEARCH}/export.csv", {"filter": "metrics.val.acc > 0"})
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert len(lines) == 1 + 5
     assert response["X-Total-Count"] == "5"
+
+
+@pytest.mark.parametrize(
+    "order_by",
+    [
+        "",
+        "metrics.val.acc DESC",
+        "metrics.val.acc",
+        "params.optimizer DESC, metrics.val.acc",
+        "params.note DESC",
+        "attributes.name DESC",
+        "attributes.duration",
+        "attributes.created DESC",
+        "tags.none",
+    ],
+)
+def test_a_sorted_sample_orders_as_the_ordered_query(api: Any, alice: Any, exp: Node, order_by: str) -> None:
+    """Few matches are sorted after sampling them; `exact_count` reads the ordered query: the same runs
+    in the same order, runs without the key last either way."""
+    client = api(alice)
+    for query in ({}, {"filter": "metrics.val.acc >= 0.1"}):
+        total = page(client, **query)["count"]
+        for number in range(1, -(-total // 3) + 1):
+            asked = {**query, "page_size": 3, "page": number} | ({"order_by": order_by} if order_by else {})
+            assert names(page(client, **asked)) == names(page(client, **asked, exact_count=1)), number

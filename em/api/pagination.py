@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import QuerySet
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import F, OrderBy, QuerySet
+from django.db.models.expressions import RawSQL
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
@@ -34,12 +37,13 @@ MAX_PAGE = 2**40  # times the largest page (1,000) stays below 2**63
 class CappedCountPagination(PagePagination):
     """Pages of an ordered queryset whose count stops at `count_limit` (`count_exact` false past it).
 
-    The page is fetched with one row more than it shows, so whether another page follows is known
-    without any count; a page that is the last one also tells the total, so a short result costs no
-    count query at all. Otherwise the count is `SELECT COUNT(*)` over at most `count_limit + 1` matches,
-    unordered (the database may stop at the limit rather than sort), or over all of them with
-    `?exact_count=1` or `?page=last`. The count of a search never depends on which page was asked for,
-    so a client that polls page 1 can compare it with the count it showed.
+    First one query takes any `count_limit + 1` matches (no order: the database may stop there),
+    counts them and sorts only those (`sorted_sample`). When they are all there are — the common case —
+    that query gave both the page and its exact count. Otherwise the page comes from the ordered query,
+    fetched with one row more than it shows so that whether another page follows is known, and the
+    count is the limit, flagged as not exact. `?exact_count=1` or `?page=last` count every match
+    instead. The count of a search never depends on which page was asked for, so a client that polls
+    page 1 can compare it with the count it showed.
     """
 
     count_limit = 1000
@@ -61,22 +65,25 @@ class CappedCountPagination(PagePagination):
         else:
             self.number = self._number(asked)
         offset = (self.number - 1) * size
+        if not exact:
+            found, rows = sorted_sample(queryset, most=self.count_limit, offset=offset, size=size + 1)
+            if found is not None and found <= self.count_limit:  # every match: the page and the count
+                return self._page(rows, size, count=found, count_exact=True)
         rows = list(queryset[offset : offset + size + 1])
         if not rows and self.number > 1:
             raise NotFound(self.invalid_page_message)
+        if exact:
+            if len(rows) <= size:  # the last page tells the total
+                return self._page(rows, size, count=offset + len(rows), count_exact=True)
+            return self._page(rows, size, count=queryset.order_by().count(), count_exact=True)
+        return self._page(rows, size, count=self.count_limit, count_exact=False)
+
+    def _page(self, rows: list[Any], size: int, *, count: int, count_exact: bool) -> list[Any]:
+        if not rows and self.number > 1:
+            raise NotFound(self.invalid_page_message)
         self.has_next = len(rows) > size
-        rows = rows[:size]
-        seen = offset + len(rows) + self.has_next  # matches known to exist without counting
-        if not self.has_next and (exact or seen <= self.count_limit):
-            self.count, self.count_exact = seen, True
-        elif exact:
-            self.count, self.count_exact = queryset.order_by().count(), True
-        elif seen > self.count_limit:
-            self.count, self.count_exact = self.count_limit, False
-        else:
-            found = queryset.order_by()[: self.count_limit + 1].count()
-            self.count, self.count_exact = min(found, self.count_limit), found <= self.count_limit
-        return rows
+        self.count, self.count_exact = count, count_exact
+        return rows[:size]
 
     def _number(self, text: str) -> int:
         """The page asked for; past `MAX_PAGE` there is none (its offset would not fit the database's
@@ -132,3 +139,48 @@ EXACT_COUNT = OpenApiParameter(
     f"{CappedCountPagination.count_limit:,} (`count_exact` false), which costs far less over many runs; "
     "`next` says whether another page follows either way.",
 )
+
+
+def sorted_sample(queryset: QuerySet[Any, Any], *, most: int, offset: int, size: int) -> tuple[int | None, list[Any]]:
+    """How many rows a sample of at most `most + 1` rows of `queryset` held, and the primary keys of
+    `size` of them from `offset` in the queryset's order: one query, the sample taken unordered (so the
+    database may stop once it has enough), counted beside each row and then sorted. When it held at
+    most `most` rows it held them all, and the keys are the queryset's own page. The count is None when
+    it cannot be told: an empty slice past the first row.
+    """
+    db = queryset.db
+    connection = connections[db]
+    orders = [_ordering(term) for term in queryset.query.order_by]
+    sorts = {f"_sort{i}": order.expression for i, order in enumerate(orders)}
+    sample = queryset.order_by().annotate(_row=F("pk"), **sorts).values_list("_row", *sorts)[: most + 1]
+    compiler = sample.query.get_compiler(using=db)
+    try:
+        inner, params = compiler.as_sql()
+    except EmptyResultSet:  # a filter that can match nothing (`pk IN ()`), known before asking
+        return 0, []
+    by: list[str] = []
+    for name, order in zip(sorts, orders, strict=True):
+        column = RawSQL(connection.ops.quote_name(name), ())  # noqa: S611 — our own alias, quoted
+        text, by_params = compiler.compile(
+            OrderBy(column, descending=order.descending, nulls_first=order.nulls_first, nulls_last=order.nulls_last)
+        )
+        by.append(text)
+        params = (*params, *by_params)
+    row = connection.ops.quote_name("_row")
+    sql = f"SELECT {row}, COUNT(*) OVER () FROM ({inner}) AS sample ORDER BY {', '.join(by)} LIMIT %s OFFSET %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*params, size, offset))
+        rows = cursor.fetchall()
+    if not rows:
+        return (0 if offset == 0 else None), []
+    pk = queryset.model._meta.pk
+    return rows[0][1], [pk.to_python(value) for value, _ in rows]
+
+
+def _ordering(term: Any) -> OrderBy:
+    """An `order_by()` term as an `OrderBy`: `"-name"` is `F("name").desc()`."""
+    if isinstance(term, OrderBy):
+        return term
+    if isinstance(term, str):
+        return OrderBy(F(term.removeprefix("-")), descending=term.startswith("-"))
+    return OrderBy(term)
