@@ -3,6 +3,7 @@
 `PagePagination` counts every item, as DRF does. `CappedCountPagination` (the run search) counts at most
 `count_limit` matches unless asked for the exact figure: counting all 8,000 matches of a filter over
 100,000 runs cost as much as finding and sorting the page itself, for a number a person reads as "many".
+Up to that many matches, the page and its count are one query (`sorted_sample`).
 """
 
 from __future__ import annotations
@@ -167,7 +168,8 @@ def sorted_sample(queryset: QuerySet[Any, Any], *, most: int, offset: int, size:
         by.append(text)
         params = (*params, *by_params)
     row = connection.ops.quote_name("_row")
-    sql = f"SELECT {row}, COUNT(*) OVER () FROM ({inner}) AS sample ORDER BY {', '.join(by)} LIMIT %s OFFSET %s"  # noqa: S608
+    order = f" ORDER BY {', '.join(by)}" if by else ""
+    sql = f"SELECT {row}, COUNT(*) OVER () FROM ({inner}) AS sample{order} LIMIT %s OFFSET %s"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, (*params, size, offset))
         rows = cursor.fetchall()
