@@ -168,8 +168,8 @@ def sorted_sample(queryset: QuerySet[Any, Any], *, most: int, offset: int, size:
         by.append(text)
         params = (*params, *by_params)
     row = connection.ops.quote_name("_row")
-    order = f" ORDER BY {', '.join(by)}" if by else ""
-    sql = f"SELECT {row}, COUNT(*) OVER () FROM ({inner}) AS sample{order} LIMIT %s OFFSET %s"  # noqa: S608
+    sort = f" ORDER BY {', '.join(by)}" if by else ""
+    sql = f"SELECT {row}, COUNT(*) OVER () FROM ({inner}) AS sample{sort} LIMIT %s OFFSET %s"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, (*params, size, offset))
         rows = cursor.fetchall()
