@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from em import errors
+from em.prepared import Prepared
 
 from .models import PUBLIC_GROUP, ApiKey, GroupManager
 
@@ -86,9 +87,22 @@ def keys_of(user: Any) -> QuerySet[ApiKey]:
     return ApiKey.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at")
 
 
+# The key by either digest, with its user: every API request asks one of these (em.prepared).
+_BY_DIGEST: Prepared[ApiKey] = Prepared(
+    lambda value: ApiKey.objects.select_related("user").filter(digest=value)[:1],
+    ApiKey._meta.get_field("digest"),
+    "sentinel:" + secrets.token_hex(16),
+)
+_BY_UUID_DIGEST: Prepared[ApiKey] = Prepared(
+    lambda value: ApiKey.objects.select_related("user").filter(uuid_digest=value)[:1],
+    ApiKey._meta.get_field("uuid_digest"),
+    "sentinel:" + secrets.token_hex(16),
+)
+
+
 def authenticate_key(raw_key: str) -> tuple[Any, ApiKey]:
     """The user behind a bearer key, or KeyRejected saying why it was refused."""
-    key = ApiKey.objects.select_related("user").filter(digest=digest(raw_key)).first()
+    key = _BY_DIGEST.first(digest(raw_key))
     user, key = _accept(key)
     if key.uuid_digest is None:  # a key older than UUID forms gets one the first time it is used
         key.uuid_digest = digest(uuid_form(raw_key))
@@ -102,7 +116,7 @@ def authenticate_uuid_key(text: str) -> tuple[Any, ApiKey]:
         canonical = str(uuid.UUID(text))
     except (ValueError, TypeError, AttributeError) as exc:
         raise KeyRejected("This API key is not valid: a key's UUID form looks like 1b4e28ba-2fa1-4d2e-….") from exc
-    return _accept(ApiKey.objects.select_related("user").filter(uuid_digest=digest(canonical)).first())
+    return _accept(_BY_UUID_DIGEST.first(digest(canonical)))
 
 
 def _accept(key: ApiKey | None) -> tuple[Any, ApiKey]:

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from django.conf import settings
 from django.db.models import CharField, Q, QuerySet, Value
@@ -25,6 +25,7 @@ from django.db.models import CharField, Q, QuerySet, Value
 from accounts.models import PUBLIC_GROUP
 from em import errors, tree
 from em.models import Node, NodeGroupObjectPermission, NodeUserObjectPermission
+from em.prepared import Prepared
 
 if TYPE_CHECKING:
     from em.models import NodeQuerySet
@@ -230,14 +231,24 @@ def ensure(user: Any, node: Node | Access, need: Level = Level.VIEW) -> Access:
 PRESENTED = ("owner", "created_by", "editor", "target")
 
 
+_LOADS: dict[tuple[bool, tuple[str, ...]], Prepared[Node]] = {}
+
+
 def load(node_id: UUID | str, *, trashed: bool = False, related: tuple[str, ...] = PRESENTED) -> Node | None:
     """A live node (or, with `trashed`, a trash entry) by id, unchecked: pass it to a check.
 
     `related` names what comes along in the same query: a request that only writes below the node (a
-    new child, metric points) asks for less, as every joined column costs time to compile and to read.
+    new child, metric points) asks for less, as every joined column costs time to read. Each form of
+    the query is compiled once (`em.prepared`): nearly every request makes one.
     """
-    found = Node.objects.select_related(*related).filter(pk=node_id, deleted_at__isnull=not trashed)[:1]
-    node = found[0] if found else None
+    prepared = _LOADS.get((trashed, related))
+    if prepared is None:
+        prepared = _LOADS[trashed, related] = Prepared(
+            lambda pk: Node.objects.select_related(*related).filter(pk=pk, deleted_at__isnull=not trashed)[:1],
+            Node._meta.pk,
+            uuid4(),
+        )
+    node = prepared.first(node_id)
     if node is None or (trashed and not node.trashed):
         return None
     return node
