@@ -162,3 +162,20 @@ def test_history_of_a_missing_metric_is_not_found(live, alice, api):
     client = api(alice)
     assert client.get(f"/api/v1/runs/{live.pk}/metrics/train.nothing").status_code == 404
     assert client.get(f"/api/v1/runs/{live.pk}/metrics/train.x?max_points=1").status_code == 400
+
+
+def test_a_new_live_runs_relations_read_without_a_query_and_still_reach_the_database(alice, django_assert_num_queries):
+    """`create_live_run` knows what its run holds (its params, no metrics, no tags) and caches it as
+    `prefetch_related` would: reading costs nothing, and the querysets' other uses still hit the table."""
+    from em.runs import live
+    from em.runs.services import create_live_run
+
+    run = create_live_run(parent=root(alice), name="cached", by=alice, hparams={"lr": 0.1, "opt": "adam"})
+    with django_assert_num_queries(0):
+        assert [p.key for p in run.params.all()] == ["lr", "opt"]
+        assert list(run.metrics.all()) == [] and list(run.tags.all()) == []
+    batch = live.parse_batch({"metrics": {"train.loss": {"step": [1], "value": [1.0]}}}, now=time.time())
+    live.append_batch(run=run, batch=batch, by=alice)
+    assert run.metrics.filter(key="train.loss").count() == 1
+    run.metrics.all().delete()
+    assert not MetricSeries.objects.filter(run=run).exists()

@@ -154,12 +154,20 @@ def create_live_run(
         )
         params = Param.objects.bulk_create(param_rows(run, hparams))
     # What the answer shows of a run made a moment ago is known: these params, no metrics, no tags.
-    run._prefetched_objects_cache = {  # type: ignore[attr-defined]  # Django's prefetch cache
-        "params": sorted(params, key=lambda p: p.key),
-        "metrics": [],
-        "tags": [],
-    }
+    _known_relations(run, params=sorted(params, key=lambda p: p.key), metrics=[], tags=[])
     return run
+
+
+def _known_relations(run: Run, **rows: list[Any]) -> None:
+    """Fill the run's prefetch cache as `prefetch_related` does, with querysets already holding `rows`:
+    reading them costs no query, and a queryset's other uses (filter, delete) still go to the database."""
+    cache = {}
+    for name, known in rows.items():
+        queryset = getattr(run, name).all()  # nothing cached yet: the relation's own queryset
+        queryset._result_cache = known
+        queryset._prefetch_done = True
+        cache[name] = queryset
+    run._prefetched_objects_cache = cache  # type: ignore[attr-defined]  # Django's prefetch cache
 
 
 # --- status, notes and tags ------------------------------------------------------------------------
