@@ -1,7 +1,7 @@
 // The search box of the runs table: the filter language coloured as it is typed, keys completed from
 // those the runs in scope have (and a key none has warned of), the server's error underlined under the bad
 // token with its message, examples, and recent filters (localStorage).
-import { useId, useMemo, useRef, useState, type ReactNode } from "react";
+import { useId, useLayoutEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { complete, unknownKeys, type Completion, type KnownKeys } from "./filterKeys";
 import { FILTER_EXAMPLES, loadHistory, rememberFilter, tokenize, type ErrorSpan } from "./filterLang";
 import { runsEn } from "./strings";
@@ -53,13 +53,24 @@ export function FilterBox({ value, onChange, onSubmit, error, keys = null }: Fil
     setCompletion(caret === null ? null : complete(text, caret, keys));
     setActive(0);
   }
+  // Where the caret goes once an accepted completion is in the box. It is placed as the new text is
+  // committed, before the next key is handled: placed on the next animation frame instead, it jumped
+  // back over whatever was typed quickly after Tab ("accuracy > 0.9" became "accuracy 0.9 >").
+  const caretAfter = useRef<{ text: string; caret: number } | null>(null);
+  useLayoutEffect(() => {
+    const pending = caretAfter.current;
+    caretAfter.current = null;
+    if (pending && input.current && input.current.value === pending.text) {
+      input.current.setSelectionRange(pending.caret, pending.caret);
+    }
+  }, [value]);
+
   function accept(choice: { insert: string }) {
     if (!completion) return;
     const next = value.slice(0, completion.start) + choice.insert + value.slice(completion.end);
-    const caret = completion.start + choice.insert.length;
+    caretAfter.current = { text: next, caret: completion.start + choice.insert.length };
     onChange(next);
     setCompletion(null);
-    requestAnimationFrame(() => input.current?.setSelectionRange(caret, caret));
   }
 
   function submit(text: string) {
