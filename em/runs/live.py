@@ -172,7 +172,8 @@ def append_batch(*, run: Run | Access, batch: dict[str, Points], by: Any) -> int
     """Append each key's points to its series (made on first use); returns how many points were stored."""
     run = editable(run, by)
     with transaction.atomic():
-        locked = Run.objects.select_for_update().get(pk=run.pk)
+        # Only what is read here: the run's JSON columns (hyper-parameters, platform, git) stay unparsed.
+        locked = Run.objects.select_for_update().only("status").get(pk=run.pk)
         if locked.status != RunStatus.RUNNING:
             raise errors.Conflict(
                 f"Metrics are logged live only to a Running run; this one is {locked.status}.",
