@@ -29,7 +29,7 @@ from .paths import child_path, depth_below, display_path
 from .validation import validate_description, validate_extra, validate_labels, validate_name
 
 _POSITION = ("path", "depth", "parent_id", "owner_id", "deleted_at", "trashed")
-# Creators that picked the same free path at once: each loser picks again, after the winner committed.
+# A creator whose claimed path turned out taken picks again, at most this often, a random few positions on.
 PATH_TRIES = 64
 PATH_SPREAD = 64
 # Positions one transaction claims at most before it stops claiming (`_claim`, `_may_claim`).
@@ -258,7 +258,11 @@ def _claim(parent: Node, path: str) -> str:
 def _may_claim() -> bool:
     """Whether this transaction may claim one more position: claims are held until it ends, in the
     server's shared lock table (about 64 per connection), so a transaction creating many nodes (an import,
-    a test) stops claiming after `CLAIMS_PER_TRANSACTION` and falls back to retrying on a taken path."""
+    a test) stops claiming after `CLAIMS_PER_TRANSACTION` and falls back to retrying on a taken path.
+
+    A transaction is told by its outermost atomic block, a new object for each `with transaction.atomic()`.
+    A function decorated with `@transaction.atomic` (none is, today) reuses one block for every call, so
+    it would stop claiming after as many calls on one connection: slower under contention, never wrong."""
     outer = connection.atomic_blocks[0] if connection.atomic_blocks else None
     held = connection.__dict__.get("em_position_claims")
     if held is None or held[0] is not outer:
