@@ -155,3 +155,41 @@ def test_a_live_run_whose_name_is_taken_is_a_name_clash_and_the_callers_transact
         again = create_live_run(parent=parent, name="free", by=alice)
     assert sorted(Node.objects.filter(parent=parent).values_list("name", flat=True)) == ["free", "taken"]
     assert again.node.path.startswith(parent.path)
+
+
+def test_a_creator_does_not_wait_for_another_still_open_in_the_same_folder(alice):
+    """The first creator's transaction stays open holding its position; the second claims the next one
+    at once (`_claim`) instead of inserting the same path and waiting for the first to commit."""
+    sweep = folder(root(alice), "sweep")
+    created, release = threading.Event(), threading.Event()
+
+    def first() -> Node:
+        with transaction.atomic():
+            node = folder(Node.objects.get(pk=sweep.pk), "first", by=alice)
+            created.set()
+            release.wait(WAIT * 2)
+        return node
+
+    holder, held = in_thread(first)
+    assert created.wait(WAIT), "the first creator never created"
+    try:
+        thread, out = in_thread(lambda: folder(Node.objects.get(pk=sweep.pk), "second", by=alice))
+        thread.join(WAIT)
+        assert not thread.is_alive(), "the second creator waited for the first one's open transaction"
+    finally:
+        release.set()
+        holder.join(WAIT)
+    assert "error" not in out and "error" not in held, (out, held)
+    assert out["result"].path != held["result"].path
+    assert_is_a_tree()
+
+
+def test_one_transaction_creating_more_nodes_than_it_may_claim_lands_them_all(alice):
+    sweep = folder(root(alice), "sweep")
+    count = nodes.CLAIMS_PER_TRANSACTION + 8
+    with transaction.atomic():
+        for i in range(count):
+            folder(Node.objects.get(pk=sweep.pk), f"n{i}", by=alice)
+    children = Node.objects.filter(parent=sweep)
+    assert children.count() == count and len({n.path for n in children}) == count
+    assert_is_a_tree()
