@@ -90,13 +90,11 @@ def keys_of(user: Any) -> QuerySet[ApiKey]:
 # The key by either digest, with its user: every API request asks one of these (em.prepared).
 _BY_DIGEST: Prepared[ApiKey] = Prepared(
     lambda value: ApiKey.objects.select_related("user").filter(digest=value)[:1],
-    ApiKey._meta.get_field("digest"),
-    "sentinel:" + secrets.token_hex(16),
+    (ApiKey._meta.get_field("digest"), "sentinel:" + secrets.token_hex(16)),
 )
 _BY_UUID_DIGEST: Prepared[ApiKey] = Prepared(
     lambda value: ApiKey.objects.select_related("user").filter(uuid_digest=value)[:1],
-    ApiKey._meta.get_field("uuid_digest"),
-    "sentinel:" + secrets.token_hex(16),
+    (ApiKey._meta.get_field("uuid_digest"), "sentinel:" + secrets.token_hex(16)),
 )
 
 

@@ -245,8 +245,7 @@ def load(node_id: UUID | str, *, trashed: bool = False, related: tuple[str, ...]
     if prepared is None:
         prepared = _LOADS[trashed, related] = Prepared(
             lambda pk: Node.objects.select_related(*related).filter(pk=pk, deleted_at__isnull=not trashed)[:1],
-            Node._meta.pk,
-            uuid4(),
+            (Node._meta.pk, uuid4()),
         )
     node = prepared.first(node_id)
     if node is None or (trashed and not node.trashed):

@@ -1,11 +1,12 @@
 """Lookups made on every API request, their SQL compiled once instead of on every call.
 
-The ORM builds and compiles a queryset's SQL each time it runs it. For the two lookups nearly every API
+The ORM builds and compiles a queryset's SQL each time it runs it. For the lookups nearly every API
 request makes, the bearer key with its user (`accounts.services.authenticate_key`) and the node the URL
-names (`em.access.load`), that cost about half a millisecond each: as much as the SQL itself, and a tenth
-of a small request (`bench/runs.py --vs-mlflow`). A `Prepared` lookup compiles its queryset once per
-database connection (a compiler belongs to its connection, and each thread has its own) and afterwards
-only binds the value looked up. Its rows still go through the compiler's converters and the populators
+names (`em.access.load`), and for a metric series by run and key (`em.runs.metrics.series_named`, on every
+chart), that cost up to half a millisecond each: as much as the SQL itself, and a tenth of a small
+request (`bench/runs.py --vs-mlflow`). A `Prepared` lookup compiles its queryset once per database
+connection (a compiler belongs to its connection, and each thread has its own) and afterwards only
+binds the values looked up. Its rows still go through the compiler's converters and the populators
 that `select_related` uses, so the instances are exactly those the queryset would have made, and the
 statement goes through Django's cursor, so query logging and counting see it.
 """
@@ -23,26 +24,28 @@ M = TypeVar("M", bound=Model)
 
 
 class Prepared(Generic[M]):
-    """At most one instance of a queryset that filters by one value, its SQL compiled once per connection.
+    """At most one instance of a queryset that filters by given values, its SQL compiled once per connection.
 
-    `build(value)` gives the queryset for one value of `field` (filtering by it exactly once, with no
-    other parameter equal to it); `sentinel` is any valid value of that field, used to compile the
-    template and to find where the value lands among the SQL's parameters.
+    `build(*values)` gives the queryset for one set of values (each used once in the filter, with no
+    other parameter equal to it); `params` names, for each value in order, its model field and a
+    sentinel: any valid value of that field, used to compile the template and to find where the value
+    lands among the SQL's parameters.
     """
 
-    def __init__(self, build: Callable[[Any], QuerySet[M]], field: Field[Any, Any], sentinel: Any) -> None:
+    def __init__(self, build: Callable[..., QuerySet[M]], *params: tuple[Field[Any, Any], Any]) -> None:
         self._build = build
-        self._field = field
-        self._sentinel = sentinel
+        self._fields = [field for field, _ in params]
+        self._sentinels = [sentinel for _, sentinel in params]
 
-    def first(self, value: Any, using: str = "default") -> M | None:
+    def first(self, *values: Any, using: str = "default") -> M | None:
         connection = connections[using]
         compiled = connection.__dict__.setdefault("em_prepared", {})
         if self not in compiled:
             compiled[self] = self._compile(using)
-        compiler, sql, params, at, populators = compiled[self]
+        compiler, sql, params, places, populators = compiled[self]
         bound = list(params)
-        bound[at] = self._field.get_db_prep_value(self._field.to_python(value), connection, prepared=False)
+        for at, field, value in zip(places, self._fields, values, strict=True):
+            bound[at] = field.get_db_prep_value(field.to_python(value), connection, prepared=False)
         with connection.cursor() as cursor:
             cursor.execute(sql, bound)
             rows = cursor.fetchmany(1)
@@ -58,13 +61,16 @@ class Prepared(Generic[M]):
             populator.populate(row, instance)
         return instance
 
-    def _compile(self, using: str) -> tuple[Any, str, tuple[Any, ...], int, list[Any]]:
-        compiler = self._build(self._sentinel).query.get_compiler(using=using)
+    def _compile(self, using: str) -> tuple[Any, str, tuple[Any, ...], list[int], list[Any]]:
+        compiler = self._build(*self._sentinels).query.get_compiler(using=using)
         sql, params = compiler.as_sql()  # also sets up what results_iter and the populators read
-        marker = self._field.get_db_prep_value(self._sentinel, connections[using], prepared=False)
-        places = [i for i, param in enumerate(params) if param == marker]
-        if len(places) != 1:
-            raise ValueError(f"the value must appear once among the query's parameters, not {len(places)} times")
+        places = []
+        for field, sentinel in zip(self._fields, self._sentinels, strict=True):
+            marker = field.get_db_prep_value(sentinel, connections[using], prepared=False)
+            found = [i for i, param in enumerate(params) if param == marker]
+            if len(found) != 1:
+                raise ValueError(f"each value must appear once among the query's parameters, not {len(found)} times")
+            places.append(found[0])
         # Django 5.2's signature; the stubs follow 6.x, which adds a fetch mode (pinned by tests/test_prepared.py).
         populators = get_related_populators(compiler.klass_info, compiler.select, using)  # type: ignore[call-arg]
-        return compiler, sql, tuple(params), places[0], populators
+        return compiler, sql, tuple(params), places, populators

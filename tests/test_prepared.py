@@ -24,8 +24,7 @@ EVERYTHING = (*access.PRESENTED, "run")
 def _by_id(related: tuple[str, ...]) -> Prepared[Node]:
     return Prepared(
         lambda pk: Node.objects.select_related(*related).filter(pk=pk, deleted_at__isnull=True)[:1],
-        Node._meta.pk,
-        uuid.uuid4(),
+        (Node._meta.pk, uuid.uuid4()),
     )
 
 
@@ -60,7 +59,7 @@ def test_a_missing_id_is_none_and_a_malformed_one_is_refused_as_the_orm_refuses_
 
 def test_the_value_must_appear_once_among_the_parameters(alice):
     twice = Prepared(
-        lambda pk: Node.objects.filter(pk=pk) | Node.objects.filter(target_id=pk), Node._meta.pk, uuid.uuid4()
+        lambda pk: Node.objects.filter(pk=pk) | Node.objects.filter(target_id=pk), (Node._meta.pk, uuid.uuid4())
     )
     with pytest.raises(ValueError, match="once"):
         twice.first(root(alice).pk)

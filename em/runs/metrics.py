@@ -28,6 +28,7 @@ hold the end points); otherwise the chunks' points are loaded in one query and b
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ from django.db.models import BinaryField, Case, Exists, F, OuterRef, Q, QuerySet
 
 from em import errors
 from em.models import MetricChunk, MetricSeries, Run
+from em.prepared import Prepared
 
 from . import chunk_io, overview
 
@@ -273,14 +275,17 @@ class Sampled:
     highs: np.ndarray | None = None
 
 
+_SERIES_NAMED: Prepared[MetricSeries] = Prepared(
+    lambda run_id, key: MetricSeries.objects.filter(run_id=run_id, key=key)[:1],
+    (MetricSeries._meta.get_field("run"), uuid.uuid4()),
+    (MetricSeries._meta.get_field("key"), "sentinel:" + uuid.uuid4().hex),
+)
+
+
 def series_named(run_id: Any, key: str) -> MetricSeries | None:
-    """The series `key` of a run (its key normalised), or `None`. A raw query: compiling this lookup
-    with the ORM takes 0.3 ms, a tenth of a sampled read of 100,000 points."""
-    quote = connection.ops.quote_name
-    table, run, name = quote(MetricSeries._meta.db_table), quote("run_id"), quote("key")
-    sql = f"SELECT * FROM {table} WHERE {run} = %s AND {name} = %s"  # noqa: S608 - our own names
-    run_id = MetricSeries._meta.get_field("run").get_db_prep_value(run_id, connection)  # a UUID's hex on SQLite
-    return next(iter(MetricSeries.objects.raw(sql, [run_id, key])), None)
+    """The series `key` of a run (its key normalised), or `None`. Compiled once (`em.prepared`): the ORM
+    compiling it anew took 0.3 ms, a tenth of a sampled read of 100,000 points."""
+    return _SERIES_NAMED.first(run_id, key)
 
 
 def read(series: MetricSeries, *, max_points: int | None = None, x: str = "step") -> History:
