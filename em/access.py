@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID, uuid4
 
 from django.conf import settings
@@ -95,6 +95,13 @@ def _grant_rows(user: Any, paths: list[str] | None) -> QuerySet[Any] | None:
     return own.union(direct, via_group, all=True)
 
 
+class Owned(tree.Placed, Protocol):
+    """What a rights check reads of a node: where it is and whose tree it is in."""
+
+    @property
+    def owner_id(self) -> Any: ...
+
+
 class Checker:
     """One user's rights, read from the grant tables at most once per path and remembered.
 
@@ -109,9 +116,9 @@ class Checker:
         self._granted: dict[str, Level] = {}  # path -> highest grant on exactly that node
         self._known: set[str] = set()  # paths whose grants have been read
 
-    def levels(self, nodes: Iterable[Node]) -> dict[UUID, Level]:
-        """The effective level on each node: one query for the paths not read yet, none for admins,
-        owners or paths read before."""
+    def levels(self, nodes: Iterable[Owned]) -> dict[UUID, Level]:
+        """The effective level on each node (a `Node`, or a row of its values): one query for the paths
+        not read yet, none for admins, owners or paths read before."""
         nodes = list(nodes)
         user = self.user
         if _is_admin(user):
@@ -120,14 +127,14 @@ class Checker:
         pending = [node for node in nodes if node.pk not in result]
         if not pending:
             return result
-        unknown = sorted({p for node in pending for p in node.ancestor_paths()} - self._known)
+        unknown = sorted({p for node in pending for p in tree.ancestor_paths(node.path)} - self._known)
         if unknown:
             rows = _grant_rows(user, unknown)
             for path, codename in rows if rows is not None else ():
                 self._granted[path] = max(self._granted.get(path, Level.NONE), CODENAME_LEVEL[codename])
             self._known.update(unknown)
         for node in pending:
-            level = max((self._granted.get(p, Level.NONE) for p in node.ancestor_paths()), default=Level.NONE)
+            level = max((self._granted.get(p, Level.NONE) for p in tree.ancestor_paths(node.path)), default=Level.NONE)
             result[node.pk] = min(level, Level.VIEW) if not user.is_authenticated else level
         return result
 
@@ -157,7 +164,7 @@ def checker_for(who: Any) -> Checker:
     return who if isinstance(who, Checker) else Checker(who)
 
 
-def levels(user: Any, nodes: Iterable[Node]) -> dict[UUID, Level]:
+def levels(user: Any, nodes: Iterable[Owned]) -> dict[UUID, Level]:
     """The effective level of `user` (or a request's Checker) on each node, in one query at most."""
     return checker_for(user).levels(nodes)
 

@@ -16,6 +16,7 @@ except for the moved node itself.
 from __future__ import annotations
 
 import string
+from typing import Any, Protocol
 
 STEP = 5
 ALPHABET = string.digits + string.ascii_uppercase
@@ -25,6 +26,17 @@ MAX_SEGMENT = BASE**STEP - 1
 MAX_DEPTH = 64
 MAX_PATH_LENGTH = STEP * (MAX_DEPTH + 1)
 RANGE_END = "~"
+
+
+class Placed(Protocol):
+    """Where a node is: a loaded `Node`, or a row of its column values read without building one (the
+    run search presents 100 rows a page from plain values, `em.runs.selectors.RowValues`)."""
+
+    @property
+    def pk(self) -> Any: ...
+
+    @property
+    def path(self) -> str: ...
 
 
 def encode(number: int) -> str:

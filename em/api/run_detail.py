@@ -1,82 +1,115 @@
-"""One run on the wire: the RunRow of the search (`run_rows`) and what the run page adds to it — full
+"""One run on the wire: the RunRow of the search (`rows_of`, `run_rows`) and what the run page adds to it — full
 metric summaries, lineage the caller may see, and how indexing went."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, tzinfo
+from typing import Any, NamedTuple
 
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
-from em import access
-from em.api.serializers import NodePresenter
-from em.models import Kind, MetricSeries, Node, Run
+from em import access, tree
+from em.models import STORAGE_TYPE_OF_KIND, Kind, MetricSeries, Node, Run
 from em.runs.compare import summary
-from em.runs.selectors import RowCells
+from em.runs.selectors import RowCells, RowValues
 from em.services.lineage import run_lineage
 from em.services.lineage.edges import DIRECTIONS
+from em.services.paths import display_paths
 
 
 def run_rows(*, user: Any, runs: Iterable[Node], cells: RowCells | None = None) -> list[dict[str, Any]]:
-    """RunRow payloads (docs/runs-api.md) for nodes loaded with `runs_by_id` (or with `ROW_PREFETCH`):
-    node JSON plus the run's summary, params (text as written), latest metric values and tags, from
-    `cells` (`RowCells.load`) or else from the runs' loaded relations."""
+    """RunRow payloads (docs/runs-api.md) for loaded nodes (their runs loaded, with `ROW_PREFETCH` or
+    just made): the run page and compare build their rows here, the search from plain values
+    (`rows_of`); both are spelt by `rows_of`, so they cannot drift apart."""
     nodes = list(runs)
     cells = cells or RowCells.of_runs(node.run for node in nodes)
-    presenter = NodePresenter(user, nodes)
-    rows = [_node_json(node, presenter) for node in nodes]
     nesting = parent_runs(nodes)
-    for node, row in zip(nodes, rows, strict=True):
-        run = node.run
-        row["parent_run"] = node.parent_id if node.parent_id in nesting else None
-        duration = run.duration
-        row["run"] = {
-            "status": run.status,
-            "started_at": run.started_at,
-            "ended_at": run.ended_at,
-            "duration": duration.total_seconds() if duration is not None else None,
-            "source_type": run.source_type,
-            "source_name": run.source_name,
-            "alternative_name": run.alternative_name,  # the bundle folder's name: tells same-named runs apart
-        }
-        row["params"] = cells.params.get(node.pk, {})
-        row["metrics"] = cells.metrics.get(node.pk, {})
-        row["tags"] = cells.tags.get(node.pk, {})
+    return rows_of(user, [RowValues.of_node(node, parent_is_run=node.parent_id in nesting) for node in nodes], cells)
+
+
+def rows_of(user: Any, runs: Sequence[RowValues], cells: RowCells) -> list[dict[str, Any]]:
+    """RunRow payloads from the values a row shows (`em.runs.selectors.page_rows`) and the runs' cells:
+    node JSON as `NodeSerializer` writes it (tests hold the two alike) plus the run's summary, params
+    (text as written), latest metric values and tags. Spelt from plain values: DRF's per-field machinery,
+    and model instances, cost most of a 100-row search page. Runs have no shortcut target.
+
+    Rights come from the request's `Checker` (no query when the search has read the grants already),
+    and display paths from the runs' parents (`_display_paths`): one query for a page."""
+    levels = access.checker_for(user).levels(runs)
+    paths = _display_paths(runs)
+    zone = _zone()
+    storage = {kind: int(storage_type) for kind, storage_type in STORAGE_TYPE_OF_KIND.items()}
+    rows = []
+    for run in runs:
+        ended, started = run.ended_at, run.started_at
+        rows.append(
+            {
+                "id": str(run.pk),
+                "name": run.name,
+                "kind": run.kind,
+                "storage_type": storage[run.kind],
+                "path": paths[run.pk],
+                "parent": None if run.parent_id is None else str(run.parent_id),
+                "owner": run.owner,
+                "access": levels[run.pk].label,
+                "labels": run.labels,
+                "description": run.description,
+                "extra": run.extra,
+                "target": None,
+                "created_at": _time(run.created_at, zone),
+                "modified_at": _time(run.modified_at, zone),
+                "created_by": run.created_by,
+                "editor": run.editor,
+                "deleted_at": _time(run.deleted_at, zone),
+                "run": {
+                    "status": run.status,
+                    "started_at": _time(started, zone),
+                    "ended_at": _time(ended, zone),
+                    "duration": (ended - started).total_seconds() if ended and started else None,
+                    "source_type": run.source_type,
+                    "source_name": run.source_name,
+                    "alternative_name": run.alternative_name,  # the bundle folder's name: tells same-named runs apart
+                },
+                "params": cells.params.get(run.pk, {}),
+                "metrics": cells.metrics.get(run.pk, {}),
+                "tags": cells.tags.get(run.pk, {}),
+                "parent_run": str(run.parent_id) if run.parent_is_run else None,
+            }
+        )
     return rows
 
 
-def _time(moment: datetime | None) -> str | None:
+class _Place(NamedTuple):
+    pk: Any
+    path: str
+
+
+def _display_paths(runs: Sequence[RowValues]) -> dict[Any, str]:
+    """Each run's `/owner/a/b/run` path: its parent's display path and its own name. A page's runs
+    share a few parents, so the lookup asks for those few folders' ancestors rather than for every
+    run's (100 paths a page); `display_paths` still checks that the parents did not move meanwhile."""
+    parents = {run.parent_id: tree.parent_path(run.path) for run in runs if run.parent_id is not None}
+    shown = display_paths([_Place(pk, path) for pk, path in parents.items() if path is not None])
+    return {
+        run.pk: f"{shown[run.parent_id]}/{run.name}" if run.parent_id is not None else f"/{run.name}" for run in runs
+    }
+
+
+def _zone() -> tzinfo:
+    """The current time zone; UTC as the `datetime.UTC` object the database's times come with, so that
+    converting them to it returns them as they are (500 times a page)."""
+    zone = timezone.get_current_timezone()
+    return UTC if getattr(zone, "key", None) == "UTC" else zone
+
+
+def _time(moment: datetime | None, zone: tzinfo) -> str | None:
     """A time as DRF's DateTimeField writes it: ISO 8601 in the current time zone, UTC as `Z`."""
     if moment is None:
         return None
-    text = timezone.localtime(moment).isoformat()
+    text = moment.astimezone(zone).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def _node_json(node: Node, presenter: NodePresenter) -> dict[str, Any]:
-    """A run node's JSON exactly as `NodeSerializer` writes it (tests hold the two alike), spelt from its
-    attributes: DRF's per-field machinery cost most of a 100-row search page. Runs have no target."""
-    return {
-        "id": str(node.pk),
-        "name": node.name,
-        "kind": node.kind,
-        "storage_type": int(node.storage_type),
-        "path": presenter.paths[node.pk],
-        "parent": None if node.parent_id is None else str(node.parent_id),
-        "owner": node.owner.username,
-        "access": presenter.levels[node.pk].label,
-        "labels": node.labels,
-        "description": node.description,
-        "extra": node.extra,
-        "target": None,
-        "created_at": _time(node.created_at),
-        "modified_at": _time(node.modified_at),
-        "created_by": None if node.created_by is None else node.created_by.username,
-        "editor": None if node.editor is None else node.editor.username,
-        "deleted_at": _time(node.deleted_at),
-    }
 
 
 def _key(series: MetricSeries) -> str:

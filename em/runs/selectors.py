@@ -3,22 +3,24 @@
 Scope comes first and from `em.access` alone: the runs a user may see (or those below a folder they
 may see), never trashed ones; the filter and ordering only narrow and sort that. A page is fetched in
 two steps — the ordered ids of the page from the (lean) search query, then those runs with everything
-a row shows (`runs_by_id`, `RowCells.load`) — because joining users and runs into a query that filters
+a row shows (`page_rows`, `RowCells.load`) — because joining users and runs into a query that filters
 and sorts 100,000 runs makes PostgreSQL carry wide rows through the whole plan. Either way a page costs
 the same few queries however many runs it holds, and it is read as plain column values: building a
 model instance for each of a page's ~1,500 params, metric summaries and tags, and five joined instances
-for each node, cost ten times what reading their columns costs. The API turns the nodes and cells into
-rows (`em.api.run_detail.run_rows`).
+for each node, cost ten times what reading their columns costs. The API turns those values into rows
+(`em.api.run_detail.rows_of`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
+from uuid import UUID
 
-from django.contrib.auth import get_user_model
+from django.db import connections
 from django.db.models import F, FloatField, Prefetch, TextField, Value
 from django.db.models.functions import Cast, Coalesce
 from django.db.models.lookups import In
@@ -45,7 +47,7 @@ def search_runs(
     match `filter`, ordered by `order_by` terms such as `metrics.val.acc DESC` (newest first without).
 
     Raises FilterError / OrderByError, with the position of the first bad token, before any query.
-    Take the page's ids from it (`.values_list("pk", flat=True)[a:b]`) and load them with `runs_by_id`.
+    Take the page's ids from it (`.values_list("pk", flat=True)[a:b]`) and load them with `page_rows`.
     """
     expr = parse_filter(filter)
     terms = [term for text in order_by if text.strip() for term in parse_order(text)]
@@ -56,9 +58,88 @@ def search_runs(
     return order_runs(runs.filter(run__isnull=False), terms, filled=filled).filter(where)
 
 
-_NODE_COLUMNS = tuple(f.attname for f in Node._meta.concrete_fields)
 # What a RunRow shows of the run row; the rest (hyper-parameters, platform, git: large JSON) is left unread.
-ROW_RUN_COLUMNS = ("node_id", "status", "started_at", "ended_at", "alternative_name", "source_type", "source_name")
+ROW_RUN_COLUMNS = ("status", "started_at", "ended_at", "alternative_name", "source_type", "source_name")
+
+
+class RowValues(NamedTuple):
+    """What a search row shows of one run node, as plain column values: no `Node`, `Run` or user
+    instances, whose construction (five a row) cost more than the rest of building a 100-row page.
+    It is `Placed`/`Owned` (pk, path, owner_id), so rights and display paths are computed from it."""
+
+    pk: UUID
+    name: str
+    kind: str
+    path: str
+    parent_id: UUID | None
+    owner_id: Any
+    owner: str
+    labels: Any
+    description: str
+    extra: Any
+    created_at: datetime
+    modified_at: datetime
+    created_by: str | None
+    editor: str | None
+    deleted_at: datetime | None
+    status: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    alternative_name: str
+    source_type: str
+    source_name: str
+    parent_is_run: bool
+
+    @classmethod
+    def of_node(cls, node: Node, *, parent_is_run: bool) -> RowValues:
+        """The same values from a loaded node (its run and users loaded or loadable)."""
+        run = node.run
+        return cls(
+            node.pk,
+            node.name,
+            node.kind,
+            node.path,
+            node.parent_id,
+            node.owner_id,
+            node.owner.username,
+            node.labels,
+            node.description,
+            node.extra,
+            node.created_at,
+            node.modified_at,
+            None if node.created_by is None else node.created_by.username,
+            None if node.editor is None else node.editor.username,
+            node.deleted_at,
+            run.status,
+            run.started_at,
+            run.ended_at,
+            run.alternative_name,
+            run.source_type,
+            run.source_name,
+            parent_is_run,
+        )
+
+
+# `RowValues`' fields as `values_list` names them, in order.
+_ROW_COLUMNS = (
+    "pk",
+    "name",
+    "kind",
+    "path",
+    "parent_id",
+    "owner_id",
+    "owner__username",
+    "labels",
+    "description",
+    "extra",
+    "created_at",
+    "modified_at",
+    "created_by__username",
+    "editor__username",
+    "deleted_at",
+    *(f"run__{column}" for column in ROW_RUN_COLUMNS),
+)
+assert len(_ROW_COLUMNS) == len(RowValues._fields) - 1  # noqa: S101 — all but parent_is_run, read as the parent's kind
 
 
 class _AnyOf(In):
@@ -73,45 +154,17 @@ class _AnyOf(In):
 
 _NO_TEXT = Value(None, output_field=TextField())
 _NO_NUMBER = Value(None, output_field=FloatField())
-_USER_FIELDS = ("owner", "created_by", "editor")
-_USER_COLUMNS = tuple(f"{name}__username" for name in _USER_FIELDS)
 
 
-def runs_by_id(ids: Sequence[Any]) -> list[Node]:
-    """The run nodes with these ids, in this order, with their run rows (the RunRow columns only), users
-    (id and username) and parents (id and kind: whether a run is nested in another, which the rows
-    show): one query of plain columns. Their params, metrics and tags come with `RowCells.load`.
-
-    The related objects go straight into the nodes' relation caches, as a `select_related` leaves them:
-    assigning them (`node.owner = user`) checks each one's type and database, five times a row."""
+def page_rows(ids: Sequence[Any]) -> list[RowValues]:
+    """The run nodes with these ids, in this order, as the values their rows show (with their run's
+    columns, their users' names and whether their parent is a run): one query of plain columns. Their
+    params, metrics and tags come with `RowCells.load`."""
     if not ids:
         return []
-    columns = (*_NODE_COLUMNS, *(f"run__{c}" for c in ROW_RUN_COLUMNS[1:]), *_USER_COLUMNS, "parent__kind")
-    node_end, run_end = len(_NODE_COLUMNS), len(_NODE_COLUMNS) + len(ROW_RUN_COLUMNS) - 1
-    user_model = get_user_model()
-    users: dict[Any, Any] = {None: None}
-    parents: dict[Any, Node] = {}
-    found: dict[Any, Node] = {}
-    query = Node.objects.filter(_AnyOf(F("pk"), list(ids)))
-    db = query.db
-    for values in query.values_list(*columns):
-        node = Node.from_db(db, _NODE_COLUMNS, values[:node_end])
-        cache = node._state.fields_cache
-        cache["run"] = Run.from_db(db, ROW_RUN_COLUMNS, (node.pk, *values[node_end:run_end]))
-        for name, pk, username in zip(_USER_FIELDS, _user_ids(node), values[run_end:-1], strict=True):
-            if pk not in users:
-                users[pk] = user_model(pk=pk, username=username)  # all a row shows of a user
-            cache[name] = users[pk]
-        if node.parent_id is not None:  # its other fields are deferred: read if ever asked for
-            if node.parent_id not in parents:
-                parents[node.parent_id] = Node.from_db(db, ("id", "kind"), (node.parent_id, values[-1]))
-            cache["parent"] = parents[node.parent_id]
-        found[node.pk] = node
+    query = Node.objects.filter(_AnyOf(F("pk"), list(ids))).values_list(*_ROW_COLUMNS, "parent__kind")
+    found = {values[0]: RowValues._make((*values[:-1], values[-1] == Kind.RUN)) for values in query}
     return [found[pk] for pk in ids if pk in found]
-
-
-def _user_ids(node: Node) -> tuple[Any, Any, Any]:
-    return node.owner_id, node.created_by_id, node.editor_id
 
 
 @dataclass
@@ -124,15 +177,18 @@ class RowCells:
 
     @classmethod
     def load(cls, ids: Sequence[Any]) -> RowCells:
-        """One query of plain columns whatever the number of runs (none for none): the three tables'
-        rows in one `UNION ALL` (a text and a number column, each NULL where its table has none), in key order.
-        Run ids come as text (hex digits, with dashes on PostgreSQL), matched back to `ids`: ~1,500 rows
-        a page would each build a `UUID`."""
+        """One query whatever the number of runs (none for none): the three tables' rows in one `UNION
+        ALL` (a text and a number column, each NULL where its table has none), in key order.
+
+        Read through a plain cursor: every column is text or a number on both databases (the run id is
+        cast to text: hex digits, with dashes on PostgreSQL, matched back to `ids`), so the ORM's
+        per-row converters, which cost twice the query itself over a page's ~1,500 rows, have nothing
+        to do."""
         ids = list(ids)
-        by_hex = {pk.hex: pk for pk in ids}
         cells = cls()
         if not ids:
             return cells
+        by_hex = {pk.hex: pk for pk in ids}
         parts = [
             table.objects.filter(_AnyOf(F("run_id"), ids)).values_list(
                 Value(kind), _text("run_id"), "key", text, number
@@ -143,9 +199,18 @@ class RowCells:
                 ("tags", Tag, "value", _NO_NUMBER),
             )
         ]
-        for kind, run_id, key, text, number in parts[0].union(*parts[1:], all=True).order_by("key"):
-            run = by_hex[run_id.replace("-", "")]
-            getattr(cells, kind).setdefault(run, {})[key] = number if kind == "metrics" else text
+        union = parts[0].union(*parts[1:], all=True).order_by("key")
+        sql, params = union.query.sql_with_params()
+        by_kind: dict[str, dict[Any, dict[str, Any]]] = {
+            "params": cells.params,
+            "metrics": cells.metrics,
+            "tags": cells.tags,
+        }
+        with connections[union.db].cursor() as cursor:
+            cursor.execute(sql, params)
+            for kind, run_id, key, text, number in cursor.fetchall():
+                run = by_hex[run_id.replace("-", "")]
+                by_kind[kind].setdefault(run, {})[key] = number if kind == "metrics" else text
         return cells
 
     @classmethod

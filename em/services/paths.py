@@ -15,8 +15,9 @@ from em.models import Node
 DISPLAY_PATH_TRIES = 5
 
 
-def display_paths(nodes: Iterable[Node]) -> dict[UUID, str]:
-    """The `/owner/a/b` path of each node, in one query however many nodes and however deep.
+def display_paths(nodes: Iterable[tree.Placed]) -> dict[UUID, str]:
+    """The `/owner/a/b` path of each node (a `Node` or a row of its values), in one query however many
+    nodes and however deep.
 
     The nodes were read a moment ago; a folder above one of them may have moved since, leaving their
     `path` stale: its ancestors' old paths then name nothing, or other nodes. So the answer is checked
