@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import models
-from django.db.models import F
 from django.db.models.functions import Left
 
 from .nodes import Node
@@ -19,6 +18,34 @@ from .nodes import Node
 # Text params and tags are indexed (and searched) by their first TEXT_PREFIX characters: a btree entry
 # must stay under ~2.7 kB on PostgreSQL, and a value can be any length (em/search/compiler.py).
 TEXT_PREFIX = 100
+
+
+def _prefix() -> models.GeneratedField:
+    """A param's or tag's first TEXT_PREFIX characters, stored by the database as `value` is written.
+
+    A stored column, not an index on the expression `left(value, 100)`, so that its (key, prefix)
+    index with `run_id` alongside answers a search term by an index-only scan: PostgreSQL reads a row's
+    `value` from the table to recheck an expression index, ~900 pages for 2,500 matches of 100,000."""
+    return models.GeneratedField(
+        expression=Left("value", TEXT_PREFIX), output_field=models.TextField(), db_persist=True
+    )
+
+
+def _run_node(related_name: str) -> models.ForeignObject:
+    """The run's node, read through `run_id` (a run's key is its node's): no column, no constraint.
+
+    Run search starts from `Node` and orders by a metric, param or tag through `FilteredRelation` on the
+    reverse of this (`em.search.compiler.order_runs`), which joins the table to `em_node` directly; the
+    path through `Run` joined `em_run` as well, a relation more for PostgreSQL's planner to order
+    (planning the three-term search took 3.5 ms instead of 1.4) and 500 probes more to execute."""
+    return models.ForeignObject(
+        Node,
+        on_delete=models.DO_NOTHING,
+        from_fields=["run"],
+        to_fields=["id"],
+        related_name=related_name,
+        editable=False,
+    )
 
 
 class RunStatus(models.TextChoices):
@@ -80,13 +107,15 @@ class Param(models.Model):
     key = models.CharField(max_length=500)
     value = models.TextField()
     number = models.FloatField(null=True, blank=True)
+    prefix = _prefix()
+    node = _run_node("run_params")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "key"], name="em_param_run_key_unique")]
         # `run_id` rides along so a search term is an index-only scan yielding run ids.
         indexes = [
             models.Index(fields=["key", "number"], include=["run_id"], name="em_param_key_number"),
-            models.Index(F("key"), Left("value", TEXT_PREFIX), name="em_param_key_text"),
+            models.Index(fields=["key", "prefix"], include=["run_id"], name="em_param_key_prefix"),
         ]
 
     def __str__(self) -> str:
@@ -104,6 +133,7 @@ class MetricSeries(models.Model):
     latest = models.FloatField(null=True, blank=True)
     latest_step = models.BigIntegerField(null=True, blank=True)
     latest_timestamp = models.DateTimeField(null=True, blank=True)
+    node = _run_node("run_metrics")
 
     class Meta:
         verbose_name_plural = "metric series"
@@ -149,10 +179,12 @@ class Tag(models.Model):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="tags")
     key = models.CharField(max_length=250)
     value = models.TextField(blank=True, default="")
+    prefix = _prefix()
+    node = _run_node("run_tags")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "key"], name="em_tag_run_key_unique")]
-        indexes = [models.Index(F("key"), Left("value", TEXT_PREFIX), name="em_tag_key_text")]
+        indexes = [models.Index(fields=["key", "prefix"], include=["run_id"], name="em_tag_key_prefix")]
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"

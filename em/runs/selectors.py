@@ -51,11 +51,13 @@ def search_runs(
     """
     expr = parse_filter(filter)
     terms = [term for text in order_by if text.strip() for term in parse_order(text)]
-    where, filled = compile_filter(expr, joined=ordered_metrics(terms))
+    where, filled, has_run = compile_filter(expr, joined=ordered_metrics(terms))
     runs = access.scope(Node.objects.filter(kind=Kind.RUN), user)
     if folder is not None:
         runs = runs.subtree(folder.path)
-    return order_runs(runs.filter(run__isnull=False), terms, filled=filled).filter(where)
+    if not has_run:  # else the filter's EXISTS on params, metrics or tags already implies the run row
+        runs = runs.filter(run__isnull=False)
+    return order_runs(runs, terms, filled=filled).filter(where)
 
 
 # What a RunRow shows of the run row; the rest (hyper-parameters, platform, git: large JSON) is left unread.

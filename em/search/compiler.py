@@ -39,7 +39,6 @@ from django.db.models import (
     Q,
     QuerySet,
 )
-from django.db.models.functions import Left
 from django.db.models.lookups import Exact, In
 from django.utils.dateparse import parse_datetime
 
@@ -76,21 +75,25 @@ _DURATION = ExpressionWrapper(F("run__ended_at") - F("run__started_at"), output_
 class Compiled(NamedTuple):
     where: Q
     filled: frozenset[str]  # joined columns (`order_0__latest`) that hold a value in every match
+    # Every match has a metric, param or tag row, so a run row (their foreign key's target): the caller
+    # need not join em_run to exclude run nodes without one.
+    has_run: bool
 
 
 def compile_filter(expr: Expr | None, *, joined: Mapping[str, str] | None = None) -> Compiled:
     """The `Q` selecting the runs `expr` describes, to narrow a queryset already scoped to the caller,
-    and the joined columns it compares in every match (never NULL there: see `order_runs`).
+    the joined columns it compares in every match (never NULL there: see `order_runs`), and whether
+    every match has a run row.
 
     `joined` maps metric keys to the aliases `order_runs` joined them under (`ordered_metrics`): a
     comparison on such a metric that every match must pass (not under OR or NOT) then reads the joined
     row instead of adding an `EXISTS`, so "`val.acc > 0.5` ordered by `val.acc`" reads the series once.
     """
     if expr is None:
-        return Compiled(Q(), frozenset())
+        return Compiled(Q(), frozenset(), has_run=False)
     compiler = _Compiler(joined or {})
     where = compiler.compile(expr, 0, required=True)
-    return Compiled(where, frozenset(compiler.filled))
+    return Compiled(where, frozenset(compiler.filled), has_run=compiler.has_run)
 
 
 class _Compiler:
@@ -98,6 +101,7 @@ class _Compiler:
         self.joined = joined
         self.comparisons = 0
         self.filled: set[str] = set()
+        self.has_run = False  # a comparison every match passes reads a metric, param or tag row
 
     def compile(self, expr: Expr, depth: int, *, required: bool) -> Q:
         if depth > MAX_NESTING:
@@ -117,6 +121,8 @@ class _Compiler:
         entity = c.entity
         if entity.aggregate and entity.kind != "metrics":
             raise _aggregate_error(entity)
+        if required and entity.kind in RELATIONS:  # an EXISTS or inner join every match passes
+            self.has_run = True
         if entity.kind == "metrics":
             _refuse_text_ops(c, "holds numbers")
             numbers = [_number(v, f"{entity.label} holds numbers") for v in c.values]
@@ -201,14 +207,16 @@ def _param_condition(c: Comparison) -> Q:
 def _text_compare(op: str, texts: Sequence[str]) -> Q:
     """`value <op> texts` for a param or tag, written so (in)equality uses the (key, prefix) index.
 
-    `Left(value, TEXT_PREFIX) = t` already means `value = t` when `t` is shorter than the prefix; a longer
-    literal is matched by its prefix and then in full. `value` is never NULL, so negating is exact.
+    `prefix` is the stored `Left(value, TEXT_PREFIX)`, so `prefix = t` already means `value = t` when `t`
+    is shorter than the prefix; a longer literal is matched by its prefix and then in full. `value` (and
+    so `prefix`) is never NULL, so negating is exact. Comparing the column, not the expression, is what
+    lets PostgreSQL answer from the index alone (`em.models.runs._prefix`).
     """
     if op in ("!=", "NOT IN"):
         return ~_text_compare("=" if op == "!=" else "IN", texts)
     if op not in ("=", "IN"):
         return _compare("value", op, texts)
-    prefix = Left("value", TEXT_PREFIX)
+    prefix = F("prefix")
     short = [text for text in texts if len(text) < TEXT_PREFIX]
     matches = [Q(In(prefix, short))] if short else []
     matches += [Q(Exact(prefix, text[:TEXT_PREFIX]), value=text) for text in texts if len(text) >= TEXT_PREFIX]
@@ -270,7 +278,9 @@ def order_runs(runs: NodeQuerySet, terms: Sequence[OrderTerm], *, filled: Collec
     return runs.order_by(*orderings, "pk")
 
 
-RELATIONS = {"metrics": "run__metrics", "params": "run__params", "tags": "run__tags"}
+# Straight from the node to the table (`em.models.runs._run_node`), not through `run__metrics`: that
+# path joined em_run too, which the planner then had to order (a third of a search's planning time).
+RELATIONS = {"metrics": "run_metrics", "params": "run_params", "tags": "run_tags"}
 
 
 def ordered_metrics(terms: Sequence[OrderTerm]) -> dict[str, str]:
