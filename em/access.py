@@ -66,33 +66,60 @@ def _is_admin(user: Any) -> bool:
     return bool(user.is_authenticated and (user.is_superuser or user.is_staff))
 
 
-def _grant_rows(user: Any, paths: list[str] | None) -> QuerySet[Any] | None:
+def _grant_rows(user: Any, paths: list[str] | None) -> Iterable[tuple[str, str]] | None:
     """(path, codename) of every grant reaching `user`, optionally only on `paths`; one query.
 
     Without `paths`, the user's own root comes along as an `owner` row, so their own tree is covered.
-    Anonymous visitors see public *view* grants, and only when EM_PUBLIC_ANONYMOUS is on.
+    Anonymous visitors see public *view* grants, and only when EM_PUBLIC_ANONYMOUS is on. Every listing
+    and search asks for all of a user's grants (`scope`): that query is compiled once per connection.
     """
-    grant_paths = Q() if paths is None else Q(content_object__path__in=paths)
     if not user.is_authenticated:
         if not settings.EM_PUBLIC_ANONYMOUS:
             return None
-        return NodeGroupObjectPermission.objects.filter(
-            grant_paths, group__name=PUBLIC_GROUP, permission__codename="view_node"
-        ).values_list("content_object__path", "permission__codename")
-    direct = NodeUserObjectPermission.objects.filter(grant_paths, user=user).values_list(
-        "content_object__path", "permission__codename"
-    )
+        return _PUBLIC_GRANTS.rows() if paths is None else _public_grants(paths)
+    if paths is None:
+        return _EVERY_GRANT.rows(user.pk, user.pk, user.pk)
+    # asked about given nodes: the caller has settled ownership already
+    direct, via_group = _user_grants(user.pk, user.pk, paths)
+    return direct.union(via_group, all=True)
+
+
+_GRANT_COLUMNS = ("content_object__path", "permission__codename")
+
+
+def _on(paths: list[str] | None) -> Q:
+    return Q() if paths is None else Q(content_object__path__in=paths)
+
+
+def _public_grants(paths: list[str] | None) -> QuerySet[Any]:
+    return NodeGroupObjectPermission.objects.filter(
+        _on(paths), group__name=PUBLIC_GROUP, permission__codename="view_node"
+    ).values_list(*_GRANT_COLUMNS)
+
+
+def _user_grants(direct_user: Any, group_user: Any, paths: list[str] | None) -> tuple[QuerySet[Any], QuerySet[Any]]:
+    """The grants made to a user, and those made to their groups or to everyone (by user id)."""
+    direct = NodeUserObjectPermission.objects.filter(_on(paths), user=direct_user).values_list(*_GRANT_COLUMNS)
     via_group = NodeGroupObjectPermission.objects.filter(
-        grant_paths, Q(group__user=user) | Q(group__name=PUBLIC_GROUP)
-    ).values_list("content_object__path", "permission__codename")
-    if paths is not None:  # asked about given nodes: the caller has settled ownership already
-        return direct.union(via_group, all=True)
+        _on(paths), Q(group__user=group_user) | Q(group__name=PUBLIC_GROUP)
+    ).values_list(*_GRANT_COLUMNS)
+    return direct, via_group
+
+
+def _every_grant(owner: Any, direct_user: Any, group_user: Any) -> QuerySet[Any]:
+    """Everything reaching a user: their root (as `owner`), then their grants; the user's id three times,
+    as three values, because a `Prepared` value appears once among the parameters."""
     own = (
-        Node.objects.filter(parent__isnull=True, owner=user)
+        Node.objects.filter(parent__isnull=True, owner=owner)
         .annotate(code=Value("owner", output_field=CharField()))
         .values_list("path", "code")
     )
-    return own.union(direct, via_group, all=True)
+    return own.union(*_user_grants(direct_user, group_user, None), all=True)
+
+
+_USER_ID = Node._meta.get_field("owner").target_field
+_EVERY_GRANT: Prepared[Any] = Prepared(_every_grant, (_USER_ID, -1), (_USER_ID, -2), (_USER_ID, -3))
+_PUBLIC_GRANTS: Prepared[Any] = Prepared(lambda: _public_grants(None))
 
 
 class Owned(tree.Placed, Protocol):

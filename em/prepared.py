@@ -24,7 +24,8 @@ M = TypeVar("M", bound=Model)
 
 
 class Prepared(Generic[M]):
-    """At most one instance of a queryset that filters by given values, its SQL compiled once per connection.
+    """At most one instance of a queryset that filters by given values (`first`), or every row of a
+    `values_list` queryset (`rows`), its SQL compiled once per connection.
 
     `build(*values)` gives the queryset for one set of values (each used once in the filter, with no
     other parameter equal to it); `params` names, for each value in order, its model field and a
@@ -38,17 +39,7 @@ class Prepared(Generic[M]):
         self._sentinels = [sentinel for _, sentinel in params]
 
     def first(self, *values: Any, using: str = "default") -> M | None:
-        connection = connections[using]
-        compiled = connection.__dict__.setdefault("em_prepared", {})
-        if self not in compiled:
-            compiled[self] = self._compile(using)
-        compiler, sql, params, places, populators = compiled[self]
-        bound = list(params)
-        for at, field, value in zip(places, self._fields, values, strict=True):
-            bound[at] = field.get_db_prep_value(field.to_python(value), connection, prepared=False)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, bound)
-            rows = cursor.fetchmany(1)
+        compiler, rows, populators = self._execute(values, using, most=1)
         if not rows:
             return None
         row = next(iter(compiler.results_iter([rows])))  # through the converters the fields ask for
@@ -61,6 +52,27 @@ class Prepared(Generic[M]):
             populator.populate(row, instance)
         return instance
 
+    def rows(self, *values: Any, using: str = "default") -> list[tuple[Any, ...]]:
+        """Every row of a `values_list` queryset (unions too), as tuples through the fields' converters."""
+        compiler, rows, _ = self._execute(values, using)
+        return [tuple(row) for row in compiler.results_iter([rows])] if rows else []
+
+    def _execute(
+        self, values: tuple[Any, ...], using: str, most: int | None = None
+    ) -> tuple[Any, list[Any], list[Any]]:
+        connection = connections[using]
+        compiled = connection.__dict__.setdefault("em_prepared", {})
+        if self not in compiled:
+            compiled[self] = self._compile(using)
+        compiler, sql, params, places, populators = compiled[self]
+        bound = list(params)
+        for at, field, value in zip(places, self._fields, values, strict=True):
+            bound[at] = field.get_db_prep_value(field.to_python(value), connection, prepared=False)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, bound)
+            rows = cursor.fetchall() if most is None else cursor.fetchmany(most)
+        return compiler, rows, populators
+
     def _compile(self, using: str) -> tuple[Any, str, tuple[Any, ...], list[int], list[Any]]:
         compiler = self._build(*self._sentinels).query.get_compiler(using=using)
         sql, params = compiler.as_sql()  # also sets up what results_iter and the populators read
@@ -71,6 +83,8 @@ class Prepared(Generic[M]):
             if len(found) != 1:
                 raise ValueError(f"each value must appear once among the query's parameters, not {len(found)} times")
             places.append(found[0])
-        # Django 5.2's signature; the stubs follow 6.x, which adds a fetch mode (pinned by tests/test_prepared.py).
-        populators = get_related_populators(compiler.klass_info, compiler.select, using)  # type: ignore[call-arg]
+        populators = []
+        if compiler.klass_info is not None:  # instances, not `values_list` tuples
+            # Django 5.2's signature; the stubs follow 6.x, which adds a fetch mode (pinned by tests/test_prepared.py).
+            populators = get_related_populators(compiler.klass_info, compiler.select, using)  # type: ignore[call-arg]
         return compiler, sql, tuple(params), places, populators

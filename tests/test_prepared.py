@@ -13,6 +13,7 @@ from accounts import services as account_services
 from em import access
 from em.models import Node
 from em.prepared import Prepared
+from em.services import sharing
 from tests.factories import folder, root
 from tests.run_helpers import make_run
 
@@ -94,3 +95,30 @@ def test_each_thread_compiles_on_its_own_connection(alice):
     for thread in threads:
         thread.join(timeout=30)
     assert [getattr(n, "pk", None) for n in found] == [node.pk] * 4
+
+
+def test_rows_are_the_values_list_querysets_rows_through_its_converters(alice, bob, django_assert_num_queries):
+    folder(root(alice), "f")
+    folder(root(bob), "g")
+    owner = Node._meta.get_field("owner").target_field
+    columns = ("pk", "labels", "created_at", "name")
+    prepared = Prepared(
+        lambda user: Node.objects.filter(owner=user).order_by("path").values_list(*columns), (owner, -1)
+    )
+    for user in (alice, bob, alice):  # compiled once, then bound to each user
+        expected = list(Node.objects.filter(owner=user).order_by("path").values_list(*columns))
+        with django_assert_num_queries(1):
+            assert prepared.rows(user.pk) == expected
+        assert isinstance(expected[0][0], uuid.UUID) and expected[0][1] == []  # converted as the ORM does
+    assert prepared.rows(-5) == []
+
+
+def test_a_users_grants_come_from_one_compiled_union(alice, bob):
+    shared = folder(root(alice), "shared")
+    sharing.share(node=shared, to=sharing.principal("user", "bob"), level=access.Level.EDIT, by=alice)
+    public = folder(root(alice), "open")
+    sharing.share(node=public, to=sharing.principal("public"), level=access.Level.VIEW, by=alice)
+    everyone = sorted([root(bob).path, shared.path, public.path])
+    for _ in range(2):
+        assert access.granted_roots(bob) == everyone  # own root, a direct grant, a public one
+        assert access.granted_roots(bob, access.Level.EDIT) == sorted([root(bob).path, shared.path])
