@@ -24,9 +24,10 @@ from tests.run_helpers import make_run
 pytestmark = pytest.mark.django_db
 
 RUNS = "/api/v1/runs"
-# key, parent, transaction, place lock and position claim (PostgreSQL), path, savepoint, node, release,
-# run, params, path; the name is checked by its unique constraint, not by a query
-CREATE_QUERIES = 13
+# key, parent, transaction, place lock (PostgreSQL), last path with the position claim, node (a taken
+# path or name lands nothing rather than failing, so no savepoint), run, params, path; the name is checked
+# by its unique constraint, not by a query
+CREATE_QUERIES = 10
 LOG_QUERIES = 8  # key, node with its run, transaction, run lock, series, new series, chunks
 # key, folder, grants, page ids with the count, nodes with their runs, users and parents' kinds,
 # params + metrics + tags, display paths (and the page in order when more than 1,000 match)

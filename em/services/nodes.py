@@ -5,7 +5,7 @@ Structural writes (move, rename, trash, restore) run in one transaction with the
 nodes' parents; on SQLite the IMMEDIATE write lock the settings ask for. Creating a node locks less
 (`hold_place`): only its parent must stay where it is, so it takes a shared lock on the parent and on the
 parent's ancestors below the root. Creators therefore never wait for one another, not even in one folder
-(each claims its position without waiting, see `_insert_child` and `_claim`), while a move or a delete waits
+(each claims its position without waiting, see `_insert_child` and `_next_free`), while a move or a delete waits
 for the creators below what it changes, and they for it. Every check happens before the first write, so
 a refused operation changes nothing.
 """
@@ -19,6 +19,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
+from django.db.models.sql import InsertQuery
 
 from em import access, errors, tree
 from em.access import Access, Level
@@ -32,7 +33,7 @@ _POSITION = ("path", "depth", "parent_id", "owner_id", "deleted_at", "trashed")
 # A creator whose claimed path turned out taken picks again, at most this often, a random few positions on.
 PATH_TRIES = 64
 PATH_SPREAD = 64
-# Positions one transaction claims at most before it stops claiming (`_claim`, `_may_claim`).
+# Positions one transaction claims at most before it stops claiming (`_next_free`, `_may_claim`).
 CLAIMS_PER_TRANSACTION = 16
 # Moves of a parent that land between reading it and locking its place before a create gives up (409).
 PLACE_TRIES = 5
@@ -205,54 +206,99 @@ def create_node(
 def _insert_child(parent: Node, **fields: Any) -> Node:
     """Insert a child of `parent` (its place held) at the next free path.
 
-    Creators in one folder do not wait for each other. Each claims its position first (`_claim`): one
-    that another open transaction has claimed is skipped, so many creating in one folder at once take
-    consecutive positions instead of all picking the same one and queueing behind each other's commits.
-    A position can still turn out taken (its creator committed between our reading the last path and
-    our claim); the unique path then fails the insert at once and we pick again, a little further on
-    (`PATH_SPREAD`). The sibling name is checked by its unique constraint, not by a query beforehand:
-    a name already taken fails the insert and is reported as a NameClash, as one taken meanwhile is.
+    Creators in one folder do not wait for each other. Each claims its position as it reads where the
+    last child is (`_next_free`): one that another open transaction has claimed is skipped, so many
+    creating in one folder at once take consecutive positions instead of all picking the same one and
+    queueing behind each other's commits. A position can still turn out taken (its creator committed
+    between our reading the last path and our claim): the insert then lands nothing (`_insert_unless_taken`)
+    and we pick again, a little further on (`PATH_SPREAD`). The sibling name is checked by its unique
+    constraint, not by a query beforehand: an insert that landed nothing because the name is taken, now
+    or meanwhile, is reported as a NameClash.
     """
     for attempt in range(PATH_TRIES):
-        path = child_path(parent)
-        if attempt:
-            path = _spread(path)
-        path = _claim(parent, path)
+        path = _next_free(parent, spread=bool(attempt))
         node = Node(parent=parent, path=path, depth=parent.depth + 1, owner_id=parent.owner_id, **fields)
         if Node._meta.get_field("owner").is_cached(parent):
             node.owner = parent.owner  # already loaded: the answer names the owner without a query
-        try:
-            with transaction.atomic():
-                node.save(force_insert=True)
-        except IntegrityError as exc:
-            if _constraint(exc) != "em_node_path_unique":  # the name (or, on SQLite, unknown: see which)
-                _ensure_name_free(parent.pk, fields["name"])
-                raise
-            continue
-        return node
+        if _insert_unless_taken(node):
+            return node
+        _ensure_name_free(parent.pk, fields["name"])
     raise errors.Conflict("Too many nodes are being created in this folder at once; try again.")
 
 
-def _claim(parent: Node, path: str) -> str:
-    """`path`, or the first position after it among `parent`'s children that no other open transaction
-    has claimed, claimed now until this transaction ends (PostgreSQL's transaction-level advisory locks,
-    tried without waiting, keyed by the parent and the position). On SQLite the one writer needs none.
+def _insert_unless_taken(node: Node) -> bool:
+    """INSERT `node` unless its path or its name among live siblings is taken; whether it landed.
+
+    `ON CONFLICT DO NOTHING` (PostgreSQL, and SQLite's upsert, which likewise covers only uniqueness):
+    a taken path or name is an answer, not an error, so no savepoint is needed around the insert to go on
+    in the transaction afterwards (that savepoint and its release were two round trips on every create).
+    Any other failure (a folder purged meanwhile breaking the foreign key) still raises. Node has no
+    save() override and no signal receivers (tests/test_create_locks.py checks), so nothing is skipped.
+    """
+    query = InsertQuery(Node)
+    query.insert_values(Node._meta.local_concrete_fields, [node])
+    ((sql, params),) = query.get_compiler(connection=connection).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} ON CONFLICT DO NOTHING", params)
+        landed = cursor.rowcount == 1
+    if landed:
+        node._state.adding = False
+        node._state.db = connection.alias
+    return landed
+
+
+def _next_free(parent: Node, *, spread: bool) -> str:
+    """A path for a new child of `parent`: after its last child's (`spread`: a random few positions on),
+    or the first position from there that no other open transaction has claimed, claimed now.
+
+    On PostgreSQL, while this transaction may claim (`_may_claim`), reading the last child's position and
+    claiming are one statement (`_CLAIM_NEXT`): claims are transaction-level advisory locks, tried without
+    waiting, keyed by the parent and the position, and held until the transaction ends. On SQLite the one
+    writer needs none.
 
     A claim only steers creators apart; uniqueness stays with the path's unique constraint, so a hash of
     two parents' ids meeting, or a claim released a moment early, costs at most a retry.
     """
     if connection.vendor != "postgresql" or not _may_claim():
-        return path
-    first = tree.decode(path[-tree.STEP :])
-    last = min(first + PATH_SPREAD - 1, tree.MAX_SEGMENT)
+        path = child_path(parent)
+        return _spread(path) if spread else path
+    low, high = tree.subtree_range(parent.path)
+    last = Node.objects.filter(path__gt=low, path__lt=high).order_by("-path").values("path")[:1]
+    last_sql, last_params = last.query.sql_with_params()
     folder = int.from_bytes(parent.pk.bytes[:4], "big", signed=True)
+    offset = secrets.randbelow(PATH_SPREAD) if spread else 0
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT n FROM generate_series(%s::int, %s::int) AS n WHERE pg_try_advisory_xact_lock(%s::int, n) LIMIT 1",
-            [first, last, folder],
+            _CLAIM_NEXT.format(last=last_sql, segment=_decoded_segment(len(parent.path))),
+            [*last_params, offset, tree.MAX_SEGMENT, offset, PATH_SPREAD - 1, tree.MAX_SEGMENT, folder],
         )
-        row = cursor.fetchone()
-    return path if row is None else path[: -tree.STEP] + tree.encode(row[0])
+        first, claimed = cursor.fetchone()
+    if first > tree.MAX_SEGMENT:
+        raise errors.Conflict("This folder holds the most children a folder can hold.")
+    return parent.path + tree.encode(claimed or first)
+
+
+# The first position after the last child's (moved on by an offset unless that passes the last position
+# there is, as `_spread` does), and the first position from it, up to PATH_SPREAD on, that this
+# transaction could claim (NULL when every one is claimed by others).
+_CLAIM_NEXT = """
+WITH last AS ({last}),
+after AS (SELECT COALESCE((SELECT {segment} FROM last), 0) + 1 AS n),
+first AS (SELECT CASE WHEN n + %s > %s THEN n ELSE n + %s END AS n FROM after)
+SELECT first.n, (
+    SELECT s.n FROM generate_series(first.n, LEAST(first.n + %s, %s)) AS s(n)
+    WHERE pg_try_advisory_xact_lock(%s::int, s.n) LIMIT 1
+) FROM first
+"""
+
+
+def _decoded_segment(start: int) -> str:
+    """SQL for the number of the segment of `last.path` after its first `start` characters (`tree.decode`)."""
+    number = "0"
+    for i in range(1, tree.STEP + 1):
+        digit = f"(strpos('{tree.ALPHABET}', substr(last.path, {start + i}, 1)) - 1)"
+        number = f"({number} * {tree.BASE} + {digit})"
+    return number
 
 
 def _may_claim() -> bool:
@@ -277,12 +323,6 @@ def _spread(path: str) -> str:
         return path[: -tree.STEP] + tree.encode(tree.decode(path[-tree.STEP :]) + secrets.randbelow(PATH_SPREAD))
     except ValueError:
         return path
-
-
-def _constraint(exc: IntegrityError) -> str | None:
-    """The name of the unique constraint an insert broke, where the driver says (PostgreSQL)."""
-    diag = getattr(exc.__cause__, "diag", None)
-    return getattr(diag, "constraint_name", None)
 
 
 def update_node(

@@ -1,0 +1,118 @@
+"""How a new node finds its place: a taken path or name lands nothing instead of failing the insert
+(`em.services.nodes._insert_unless_taken`), and on PostgreSQL the last child's position is read and the
+next one claimed in one statement (`_next_free`), whose decoding of a path segment must be `tree.decode`.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.models.signals import post_save, pre_save
+
+from em import errors, tree
+from em.models import Kind, Node
+from em.services import nodes
+from tests.factories import folder, root
+from tests.test_concurrency import assert_is_a_tree
+
+pytestmark = pytest.mark.django_db
+
+
+def test_node_has_no_save_signal_receivers_that_the_raw_insert_would_skip():
+    """`_insert_unless_taken` inserts without `Node.save()`: a receiver added later must make it send them."""
+    assert not pre_save.has_listeners(Node)
+    assert not post_save.has_listeners(Node)
+
+
+def test_a_name_clash_fails_nothing_in_the_database_so_the_transaction_goes_on(alice):
+    """No savepoint wraps the insert any more: were the clash a failed statement, PostgreSQL would refuse
+    every later one in the transaction."""
+    parent = root(alice)
+    folder(parent, "taken", by=alice)
+    fields: dict[str, Any] = {"kind": Kind.FOLDER, "created_by": alice, "editor": alice}
+    with transaction.atomic():
+        with pytest.raises(errors.NameClash, match="/alice/taken already exists"):
+            nodes._insert_child(parent, name="taken", **fields)
+        made = nodes._insert_child(parent, name="free", **fields)
+    assert Node.objects.get(pk=made.pk).name == "free"
+    assert sorted(Node.objects.filter(parent=parent).values_list("name", flat=True)) == ["free", "taken"]
+
+
+def test_a_taken_path_is_tried_again_further_on(alice, monkeypatch: pytest.MonkeyPatch):
+    """A position another creator committed meanwhile: the insert lands nothing, and the next try lands."""
+    parent = folder(root(alice), "sweep")
+    first = folder(parent, "first", by=alice)
+    real = nodes._next_free
+    offered: list[str] = []
+
+    def stale_first(node: Node, *, spread: bool) -> str:
+        path = first.path if not offered else real(node, spread=spread)
+        offered.append(path)
+        return path
+
+    monkeypatch.setattr(nodes, "_next_free", stale_first)
+    made = nodes.create_node(parent=parent, name="second", kind=Kind.FOLDER, by=alice)
+    assert offered[0] == first.path and len(offered) == 2
+    assert made.path not in (first.path, "") and made.path.startswith(parent.path)
+    assert Node.objects.get(pk=made.pk).path == made.path
+    assert_is_a_tree()
+
+
+def test_the_insert_fills_what_save_would(alice):
+    parent = root(alice)
+    made = nodes.create_node(
+        parent=parent, name="described", kind=Kind.FOLDER, by=alice, labels=["a"], description="d", extra={"k": 1}
+    )
+    stored = Node.objects.get(pk=made.pk)
+    assert not made._state.adding and made._state.db == "default"
+    for field in ("path", "depth", "parent_id", "owner_id", "created_by_id", "editor_id", "labels", "extra"):
+        assert getattr(stored, field) == getattr(made, field), field
+    assert stored.description == "d" and stored.created_at == made.created_at and stored.modified_at is not None
+
+
+def test_an_insert_failing_otherwise_still_raises(alice):
+    """Only a taken path or name lands nothing: a broken foreign key is an error, as it was."""
+    parent = root(alice)
+    orphan = Node(parent=parent, path=parent.path + "ZZZZZ", depth=1, owner_id=10**9, name="x", kind=Kind.FOLDER)
+
+    def insert() -> None:
+        with transaction.atomic():
+            nodes._insert_unless_taken(orphan)
+            connection.check_constraints(table_names=[Node._meta.db_table])  # foreign keys are checked deferred
+
+    with pytest.raises(IntegrityError):
+        insert()
+
+
+@pytest.mark.postgres
+def test_the_sql_decoding_of_a_segment_is_tree_decode(db: Any):
+    rng = random.Random(7)
+    segments = ["00001", "0000Z", "00010", "ZZZZZ", *(tree.encode(rng.randint(1, tree.MAX_SEGMENT)) for _ in range(50))]
+    prefix = "AB0CD"
+    sql = f"SELECT {nodes._decoded_segment(len(prefix))} FROM (SELECT %s::text AS path) AS last"  # noqa: S608 - constants
+    with connection.cursor() as cursor:
+        for segment in segments:
+            cursor.execute(sql, [prefix + segment + "00001"])
+            assert cursor.fetchone()[0] == tree.decode(segment), segment
+
+
+@pytest.mark.postgres
+def test_next_free_is_after_the_last_child_and_passes_positions_claimed_elsewhere(alice):
+    parent = folder(root(alice), "sweep")
+    for name in ("a", "b", "c"):
+        folder(parent, name, by=alice)
+    last = Node.objects.filter(parent=parent).order_by("-path").values_list("path", flat=True)[0]
+    expected = tree.decode(last[-tree.STEP :]) + 1
+    folder_key = int.from_bytes(parent.pk.bytes[:4], "big", signed=True)
+    with transaction.atomic():
+        path = nodes._next_free(parent, spread=False)
+        assert path == parent.path + tree.encode(expected)
+        # Claimed by this transaction now: it may take the position again, but others may not.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s::int, %s::int)", [folder_key, expected])
+            assert cursor.fetchone()[0]
+        spread = nodes._next_free(parent, spread=True)
+        assert expected <= tree.decode(spread[-tree.STEP :]) < expected + nodes.PATH_SPREAD
