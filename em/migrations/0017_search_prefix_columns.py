@@ -5,7 +5,9 @@
 could use that index only to find rows, then read each row's `value` from the table to recheck it
 (~900 pages for the 2,500 runs of 10,000 matching `params.optimizer = 'adam'`), while the new one
 hands over run ids by an index-only scan. The multivariate statistics of 0008 move to the column (on
-`left(value, 100)` they would describe an expression no query writes any more).
+`left(value, 100)` they would describe an expression no query writes any more). Adding a stored column
+rewrites em_param and em_tag under an exclusive lock: runs cannot be indexed or searched meanwhile (on
+this machine ~1 s per 100,000 params, so ~10 s at the 1,000,000 of ARCHITECTURE.md §6's 100,000 runs).
 
 `node` on params, metric series and tags is a relation without a column (it reads `run_id`): see
 `em.models.runs._run_node`. It changes no table.
