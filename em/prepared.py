@@ -14,7 +14,7 @@ statement goes through Django's cursor, so query logging and counting see it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from django.db import connections
 from django.db.models import Field, Model, QuerySet
@@ -39,43 +39,43 @@ class Prepared(Generic[M]):
         self._sentinels = [sentinel for _, sentinel in params]
 
     def first(self, *values: Any, using: str = "default") -> M | None:
-        compiler, rows, populators = self._execute(values, using, most=1)
+        compiled, rows = self._execute(values, using, most=1)
         if not rows:
             return None
-        row = next(iter(compiler.results_iter([rows])))  # through the converters the fields ask for
-        select, klass_info = compiler.select, compiler.klass_info
+        row = rows[0]
+        select, klass_info = compiled.compiler.select, compiled.compiler.klass_info
         fields = klass_info["select_fields"]
         start, end = fields[0], fields[-1] + 1
         names = [column[0].target.attname for column in select[start:end]]
         instance: M = klass_info["model"].from_db(using, names, row[start:end])
-        for populator in populators:  # the select_related relations, as ModelIterable fills them
+        for populator in compiled.populators:  # the select_related relations, as ModelIterable fills them
             populator.populate(row, instance)
         return instance
 
     def rows(self, *values: Any, using: str = "default") -> list[tuple[Any, ...]]:
         """Every row of a `values_list` queryset (unions too), as tuples through the fields' converters."""
-        compiler, rows, _ = self._execute(values, using)
-        return [tuple(row) for row in compiler.results_iter([rows])] if rows else []
+        return [tuple(row) for row in self._execute(values, using)[1]]
 
-    def _execute(
-        self, values: tuple[Any, ...], using: str, most: int | None = None
-    ) -> tuple[Any, list[Any], list[Any]]:
+    def _execute(self, values: tuple[Any, ...], using: str, most: int | None = None) -> tuple[_Compiled, list[Any]]:
+        """The rows for `values`, through the converters the fields ask for (as `results_iter` applies them)."""
         connection = connections[using]
-        compiled = connection.__dict__.setdefault("em_prepared", {})
-        if self not in compiled:
-            compiled[self] = self._compile(using)
-        compiler, sql, params, places, populators = compiled[self]
-        bound = list(params)
-        for at, field, value in zip(places, self._fields, values, strict=True):
+        cache = connection.__dict__.setdefault("em_prepared", {})
+        compiled = cache.get(self)
+        if compiled is None:
+            compiled = cache[self] = self._compile(using)
+        bound = list(compiled.params)
+        for at, field, value in zip(compiled.places, self._fields, values, strict=True):
             bound[at] = field.get_db_prep_value(field.to_python(value), connection, prepared=False)
         with connection.cursor() as cursor:
-            cursor.execute(sql, bound)
+            cursor.execute(compiled.sql, bound)
             rows = cursor.fetchall() if most is None else cursor.fetchmany(most)
-        return compiler, rows, populators
+        if compiled.converters and rows:
+            rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
+        return compiled, rows
 
-    def _compile(self, using: str) -> tuple[Any, str, tuple[Any, ...], list[int], list[Any]]:
+    def _compile(self, using: str) -> _Compiled:
         compiler = self._build(*self._sentinels).query.get_compiler(using=using)
-        sql, params = compiler.as_sql()  # also sets up what results_iter and the populators read
+        sql, params = compiler.as_sql()  # also sets up the select list the converters and populators read
         places = []
         for field, sentinel in zip(self._fields, self._sentinels, strict=True):
             marker = field.get_db_prep_value(sentinel, connections[using], prepared=False)
@@ -87,4 +87,17 @@ class Prepared(Generic[M]):
         if compiler.klass_info is not None:  # instances, not `values_list` tuples
             # Django 5.2's signature; the stubs follow 6.x, which adds a fetch mode (pinned by tests/test_prepared.py).
             populators = get_related_populators(compiler.klass_info, compiler.select, using)  # type: ignore[call-arg]
-        return compiler, sql, tuple(params), places, populators
+        # What `results_iter` works out on every call: the same for every row this statement will ever give.
+        converters = compiler.get_converters([column[0] for column in compiler.select[0 : compiler.col_count]])
+        return _Compiled(compiler, sql, tuple(params), places, populators, converters)
+
+
+class _Compiled(NamedTuple):
+    """A `Prepared` lookup's statement on one connection, and what reading its rows needs."""
+
+    compiler: Any
+    sql: str
+    params: tuple[Any, ...]
+    places: list[int]  # where each looked-up value goes among `params`
+    populators: list[Any]
+    converters: dict[int, Any]
