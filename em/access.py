@@ -44,6 +44,7 @@ __all__ = [
     "levels",
     "load",
     "scope",
+    "scope_below",
 ]
 
 
@@ -245,6 +246,15 @@ class Access:
     @property
     def can_share(self) -> bool:
         return self.level >= Level.OWNER
+
+
+def scope_below(queryset: NodeQuerySet, folder: Access) -> NodeQuerySet:
+    """`queryset`'s live nodes below (and at) a folder the caller was checked to see, with no query:
+    a right on a folder covers everything below it (ARCHITECTURE.md Sharing), so the caller's grants
+    elsewhere cannot narrow this any further than `scope` would."""
+    if folder.level < Level.VIEW:
+        return queryset.none()
+    return queryset.live().subtree(folder.node.path)
 
 
 def check(user: Any, node: Node, need: Level = Level.VIEW) -> Access:

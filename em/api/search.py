@@ -115,7 +115,7 @@ def _search(request: Request) -> NodeQuerySet:
     query.is_valid(raise_exception=True)
     v = query.validated_data
     ref = v.get("folder", v.get("folder_path"))
-    folder = None if ref is None else lookup.locate(Checker(request.user), ref).node
+    folder = None if ref is None else lookup.locate(Checker(request.user), ref)  # the check, kept as proof
     return search_runs(user=request.user, filter=v["filter"], folder=folder, order_by=v["order_by"])
 
 
