@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_save, pre_save
+from django.db.models.sql import InsertQuery
 
 from em import errors, tree
 from em.models import Kind, Node
@@ -116,3 +117,23 @@ def test_next_free_is_after_the_last_child_and_passes_positions_claimed_elsewher
             assert cursor.fetchone()[0]
         spread = nodes._next_free(parent, spread=True)
         assert expected <= tree.decode(spread[-tree.STEP :]) < expected + nodes.PATH_SPREAD
+
+
+def test_the_statements_spelt_once_are_those_the_orm_spells_for_each_node(alice):
+    """`_compiled` keeps the SQL of the first call; what each later call binds must be what the ORM would
+    compile for it (the insert's values, the chain of the held place)."""
+    parent = folder(root(alice), "sweep")
+    for name in ("a", "b"):
+        made = nodes.create_node(parent=parent, name=name, kind=Kind.FOLDER, by=alice, labels=[name], extra={"n": 1})
+    fields = Node._meta.local_concrete_fields
+    query = InsertQuery(Node)
+    query.insert_values(fields, [made])
+    ((sql, params),) = query.get_compiler(connection=connection).as_sql()
+    compiler = query.get_compiler(connection=connection)
+    assert nodes._COMPILED[(connection.vendor, "insert")] == f"{sql} ON CONFLICT DO NOTHING"
+    ours = [compiler.prepare_value(field, getattr(made, field.attname)) for field in fields]
+    assert [repr(p) for p in ours] == [repr(p) for p in params]
+    chain = tree.ancestor_paths(made.path)[1:]
+    held = Node.objects.filter(path__in=chain).order_by("path").values_list("pk", *nodes._POSITION)
+    held_sql, held_params = held.query.sql_with_params()
+    assert nodes._held_sql(len(chain)) == f"{held_sql} FOR KEY SHARE" and list(held_params) == chain

@@ -13,11 +13,12 @@ a refused operation changes nothing.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Value
+from django.db.models import F, QuerySet, Value
 from django.db.models.functions import Concat, Substr
 from django.db.models.sql import InsertQuery
 
@@ -85,10 +86,8 @@ def hold_place(parent: Node) -> None:
         return
     for _ in range(PLACE_TRIES):
         chain = tree.ancestor_paths(parent.path)[1:] or [parent.path]
-        query = Node.objects.filter(path__in=chain).order_by("path").values_list("pk", *_POSITION)
-        sql, params = query.query.sql_with_params()
         with connection.cursor() as cursor:
-            cursor.execute(f"{sql} FOR KEY SHARE", params)
+            cursor.execute(_held_sql(len(chain)), chain)
             rows = cursor.fetchall()
         fresh = dict(zip(("pk", *_POSITION), rows[-1], strict=True)) if rows else {}
         if fresh.get("pk") == parent.pk and fresh["path"] == parent.path:
@@ -109,6 +108,39 @@ def hold_place(parent: Node) -> None:
         for field in _POSITION:
             setattr(parent, field, moved[field])
     raise errors.Conflict("The folder kept moving while a node was being created in it; try again.")
+
+
+# SQL that the ORM compiled once, by what it is for and the shape of its parameters (`_compiled`).
+_COMPILED: dict[tuple[Any, ...], str] = {}
+
+
+def _compiled(key: tuple[Any, ...], build: Callable[[], str]) -> str:
+    """The statement `build` spells for `key`, spelt once: compiling a queryset costs about as much CPU
+    as sending the statement, and a create sends three that differ only in their values (bound anew)."""
+    key = (connection.vendor, *key)
+    sql = _COMPILED.get(key)
+    if sql is None:
+        sql = _COMPILED[key] = build()
+    return sql
+
+
+def _spelt(query: QuerySet[Any, Any], sentinels: list[str]) -> str:
+    """The SQL of `query`, built with `sentinels` as its values, which must be its parameters in order."""
+    sql, params = query.query.sql_with_params()
+    if list(params) != sentinels:
+        raise AssertionError(f"the query's parameters are not its values alone: {params!r}")
+    return str(sql)
+
+
+def _held_sql(count: int) -> str:
+    """`hold_place`'s lock on a chain of `count` paths: its rows in path order, locked FOR KEY SHARE."""
+
+    def build() -> str:
+        sentinels = [f"~{i}" for i in range(count)]
+        query = Node.objects.filter(path__in=sentinels).order_by("path").values_list("pk", *_POSITION)
+        return f"{_spelt(query, sentinels)} FOR KEY SHARE"
+
+    return _compiled(("hold", count), build)
 
 
 def _ensure_name_free(parent_id: Any, name: str, *, ignore: Node | None = None) -> None:
@@ -235,11 +267,14 @@ def _insert_unless_taken(node: Node) -> bool:
     Any other failure (a folder purged meanwhile breaking the foreign key) still raises. Node has no
     save() override and no signal receivers (tests/test_create_locks.py checks), so nothing is skipped.
     """
+    fields = Node._meta.local_concrete_fields
     query = InsertQuery(Node)
-    query.insert_values(Node._meta.local_concrete_fields, [node])
-    ((sql, params),) = query.get_compiler(connection=connection).as_sql()
+    query.insert_values(fields, [node])
+    compiler = query.get_compiler(connection=connection)
+    sql = _compiled(("insert",), lambda: f"{compiler.as_sql()[0][0]} ON CONFLICT DO NOTHING")
+    params = [compiler.prepare_value(field, compiler.pre_save_val(field, node)) for field in fields]
     with connection.cursor() as cursor:
-        cursor.execute(f"{sql} ON CONFLICT DO NOTHING", params)
+        cursor.execute(sql, params)
         landed = cursor.rowcount == 1
     if landed:
         node._state.adding = False
@@ -263,14 +298,12 @@ def _next_free(parent: Node, *, spread: bool) -> str:
         path = child_path(parent)
         return _spread(path) if spread else path
     low, high = tree.subtree_range(parent.path)
-    last = Node.objects.filter(path__gt=low, path__lt=high).order_by("-path").values("path")[:1]
-    last_sql, last_params = last.query.sql_with_params()
     folder = int.from_bytes(parent.pk.bytes[:4], "big", signed=True)
     offset = secrets.randbelow(PATH_SPREAD) if spread else 0
     with connection.cursor() as cursor:
         cursor.execute(
-            _CLAIM_NEXT.format(last=last_sql, segment=_decoded_segment(len(parent.path))),
-            [*last_params, offset, tree.MAX_SEGMENT, offset, PATH_SPREAD - 1, tree.MAX_SEGMENT, folder],
+            _claim_next_sql(len(parent.path)),
+            [low, high, offset, tree.MAX_SEGMENT, offset, PATH_SPREAD - 1, tree.MAX_SEGMENT, folder],
         )
         first, claimed = cursor.fetchone()
     if first > tree.MAX_SEGMENT:
@@ -290,6 +323,18 @@ SELECT first.n, (
     WHERE pg_try_advisory_xact_lock(%s::int, s.n) LIMIT 1
 ) FROM first
 """
+
+
+def _claim_next_sql(start: int) -> str:
+    """`_CLAIM_NEXT` for a parent whose path has `start` characters; its parameters begin with the range
+    of the parent's subtree (`tree.subtree_range`)."""
+
+    def build() -> str:
+        sentinels = ["~low", "~high"]
+        last = Node.objects.filter(path__gt=sentinels[0], path__lt=sentinels[1]).order_by("-path").values("path")[:1]
+        return _CLAIM_NEXT.format(last=_spelt(last, sentinels), segment=_decoded_segment(start))
+
+    return _compiled(("claim", start), build)
 
 
 def _decoded_segment(start: int) -> str:
