@@ -149,13 +149,16 @@ assert len(_ROW_COLUMNS) == len(RowValues._fields) - 1  # noqa: S101 — all but
 
 
 class _AnyOf(In):
-    """`column IN (ids)`, sent to PostgreSQL as `column = ANY(%s)` with the ids as one array: a page's
-    100 ids as 100 placeholders each cost the driver splicing them into the SQL, and the server a
-    longer statement to parse."""
+    """`column IN (ids)`, sent to PostgreSQL as `column = ANY(%s::uuid[])` with the ids as one array
+    literal: a page's 100 ids as 100 placeholders each cost the driver splicing them into the SQL, and
+    the server a longer statement to parse; as a list, the driver's array dumper spent ~0.3 ms a list
+    in Python, where joining the ids' text takes a tenth of that. For UUID columns (every use here)."""
 
     def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s)", (*lhs_params, list(self.rhs))
+        ids = (pk if isinstance(pk, UUID) else UUID(str(pk)) for pk in self.rhs)  # UUIDs: no quoting needed
+        literal = "{" + ",".join(map(str, ids)) + "}"
+        return f"{lhs} = ANY(%s::uuid[])", (*lhs_params, literal)
 
 
 _NO_TEXT = Value(None, output_field=TextField())
@@ -194,7 +197,6 @@ class RowCells:
         cells = cls()
         if not ids:
             return cells
-        by_hex = {pk.hex: pk for pk in ids}
         parts = [
             table.objects.filter(_AnyOf(F("run_id"), ids)).values_list(
                 Value(kind), _text("run_id"), "key", text, number
@@ -207,16 +209,16 @@ class RowCells:
         ]
         union = parts[0].union(*parts[1:], all=True).order_by("key")
         sql, params = union.query.sql_with_params()
-        by_kind: dict[str, dict[Any, dict[str, Any]]] = {
-            "params": cells.params,
-            "metrics": cells.metrics,
-            "tags": cells.tags,
-        }
+        # Gathered by the run id's text (a str hashes once; a UUID in Python on every lookup, ~1,500 times
+        # a page), then keyed by the ids asked for.
+        by_text: dict[str, dict[str, dict[str, Any]]] = {"params": {}, "metrics": {}, "tags": {}}
         with connections[union.db].cursor() as cursor:
             cursor.execute(sql, params)
             for kind, run_id, key, text, number in cursor.fetchall():
-                run = by_hex[run_id.replace("-", "")]
-                by_kind[kind].setdefault(run, {})[key] = number if kind == "metrics" else text
+                by_text[kind].setdefault(run_id, {})[key] = number if kind == "metrics" else text
+        by_hex = {pk.hex: pk for pk in ids}
+        for kind, found in by_text.items():
+            getattr(cells, kind).update((by_hex[run_id.replace("-", "")], row) for run_id, row in found.items())
         return cells
 
     @classmethod
