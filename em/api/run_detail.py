@@ -67,7 +67,7 @@ def rows_of(user: Any, runs: Sequence[RowValues], cells: RowCells) -> list[dict[
                     "status": run.status,
                     "started_at": _time(started, zone),
                     "ended_at": _time(ended, zone),
-                    "duration": (ended - started).total_seconds() if ended and started else None,
+                    "duration": None if ended is None or started is None else (ended - started).total_seconds(),
                     "source_type": run.source_type,
                     "source_name": run.source_name,
                     "alternative_name": run.alternative_name,  # the bundle folder's name: tells same-named runs apart
