@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
 from django.conf import settings
+from django.core.signals import request_finished, request_started
 from django.test import Client
 
 from frontend.views import built_entry
@@ -72,6 +75,38 @@ def browser() -> Iterator[Any]:
         playwright.stop()
 
 
+class Handling:
+    """How many requests the live server is handling now, from Django's request_started and
+    request_finished signals (the second comes when the answer is closed, written or not)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+        request_started.connect(self.started, dispatch_uid="browser-handling-started")
+        request_finished.connect(self.finished, dispatch_uid="browser-handling-finished")
+
+    def started(self, **kwargs: Any) -> None:
+        with self._lock:
+            self.count += 1
+
+    def finished(self, **kwargs: Any) -> None:
+        with self._lock:
+            self.count -= 1
+
+    def wait_idle(self, timeout: float = 30) -> None:
+        """Until no request is being handled: the browser may have dropped a request (a page closed, a
+        fetch aborted) that the server is still answering, reading the database the test is about to
+        flush (SQLite's shared cache then refuses: "database table is locked")."""
+        deadline = time.monotonic() + timeout
+        while self.count > 0:
+            assert time.monotonic() < deadline, f"the live server still handles {self.count} request(s)"
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        request_started.disconnect(dispatch_uid="browser-handling-started")
+        request_finished.disconnect(dispatch_uid="browser-handling-finished")
+
+
 @pytest.fixture
 def open_portal(browser: Any, live_server: Any, portal_build: None) -> Iterator[Callable[..., Any]]:
     """`open_portal(user)` → a page in a fresh context signed in as `user` (anonymous without one).
@@ -81,6 +116,7 @@ def open_portal(browser: Any, live_server: Any, portal_build: None) -> Iterator[
     """
     contexts: list[Any] = []
     errors: list[str] = []
+    handling = Handling()
 
     def open_portal(user: Any = None) -> Any:
         context = browser.new_context(viewport=VIEWPORT, base_url=live_server.url)
@@ -96,11 +132,12 @@ def open_portal(browser: Any, live_server: Any, portal_build: None) -> Iterator[
         return page
 
     yield open_portal
-    for context in contexts:
-        # Let requests in flight finish before the test's database is flushed under them.
-        for page in context.pages:
-            page.wait_for_load_state("networkidle")
-        context.close()
+    try:
+        for context in contexts:  # no page polls any more (a live run's charts do)
+            context.close()
+        handling.wait_idle()  # nor is any request it sent still being answered
+    finally:
+        handling.close()
     assert not errors, f"script errors in the portal: {errors}"
 
 
