@@ -11,22 +11,44 @@ from typing import Any
 
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
+from django.db.models import Model
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
 
 from em import errors, tree
-from em.models import Kind, Node
+from em.models import Kind, Node, Run
 from em.services import nodes
 from tests.factories import folder, root
+from tests.run_helpers import make_run
 from tests.test_concurrency import assert_is_a_tree
 
 pytestmark = pytest.mark.django_db
 
 
-def test_node_has_no_save_signal_receivers_that_the_raw_insert_would_skip():
-    """`_insert_unless_taken` inserts without `Node.save()`: a receiver added later must make it send them."""
-    assert not pre_save.has_listeners(Node)
-    assert not post_save.has_listeners(Node)
+@pytest.mark.parametrize("model", [Node, Run])
+def test_the_models_inserted_without_save_have_no_signal_receivers_it_would_skip(model: type[Model]):
+    """`insert_row` inserts a node or a run without `save()`: a receiver added later must make it send them."""
+    assert not pre_save.has_listeners(model)
+    assert not post_save.has_listeners(model)
+    assert not model._meta.db_returning_fields
+
+
+def test_a_model_that_reads_columns_back_from_its_insert_is_refused(alice):
+    from em.models import Param
+
+    run = make_run(folder(root(alice), "exp"), "r")
+    with pytest.raises(ValueError, match="reads columns back"):
+        nodes.insert_row(Param(run=run, key="k", value="v"))
+
+
+def test_a_live_run_inserted_without_save_reads_back_as_made(alice):
+    from em.runs.services import create_live_run
+
+    run = create_live_run(parent=root(alice), name="live", by=alice, hparams={"lr": 0.1, "opt": {"name": "adam"}})
+    stored = Run.objects.get(pk=run.pk)
+    assert not run._state.adding and run._state.db == "default"
+    for field in ("status", "started_at", "source_type", "hyperparameters", "index_state", "platform", "git"):
+        assert getattr(stored, field) == getattr(run, field), field
 
 
 def test_a_name_clash_fails_nothing_in_the_database_so_the_transaction_goes_on(alice):
@@ -131,7 +153,9 @@ def test_the_statements_spelt_once_are_those_the_orm_spells_for_each_node(alice)
     query.insert_values(fields, [made])
     ((sql, params),) = query.get_compiler(connection=connection).as_sql()
     compiler = query.get_compiler(connection=connection)
-    assert nodes._COMPILED[(connection.vendor, "insert")] == f"{sql} ON CONFLICT DO NOTHING"
+    assert nodes._COMPILED[(connection.vendor, "insert", "em.Node", " ON CONFLICT DO NOTHING")] == (
+        f"{sql} ON CONFLICT DO NOTHING"
+    )
     ours = [compiler.prepare_value(field, getattr(made, field.attname)) for field in fields]
     assert [repr(p) for p in ours] == [repr(p) for p in params]
     chain = tree.ancestor_paths(made.path)[1:]

@@ -23,7 +23,7 @@ from django.utils import timezone
 from em import access, errors
 from em.access import Access, Level
 from em.models import IndexState, Kind, Node, Param, Run, RunStatus, Tag
-from em.services.nodes import create_node, lock_trees, root_of
+from em.services.nodes import create_node, insert_row, lock_trees, root_of
 from em.services.trash import restore_node
 from em.services.validation import json_object
 
@@ -143,7 +143,7 @@ def create_live_run(
         node = create_node(
             parent=parent, name=name, kind=Kind.RUN, by=by, labels=labels, description=description, savepoint=False
         )
-        run = Run.objects.create(
+        run = Run(
             node=node,
             status=RunStatus.RUNNING,
             started_at=timezone.now(),
@@ -152,6 +152,7 @@ def create_live_run(
             # Nothing to index: what a live run holds arrives through the API, not in a bundle.
             index_state=IndexState.INDEXED,
         )
+        insert_row(run)  # as Run.objects.create, its statement compiled once
         params = Param.objects.bulk_create(param_rows(run, hparams))
     # What the answer shows of a run made a moment ago is known: these params, no metrics, no tags.
     _known_relations(run, params=sorted(params, key=lambda p: p.key), metrics=[], tags=[])

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, QuerySet, Value
+from django.db.models import F, Model, QuerySet, Value
 from django.db.models.functions import Concat, Substr
 from django.db.models.sql import InsertQuery
 
@@ -116,7 +116,7 @@ _COMPILED: dict[tuple[Any, ...], str] = {}
 
 def _compiled(key: tuple[Any, ...], build: Callable[[], str]) -> str:
     """The statement `build` spells for `key`, spelt once: compiling a queryset costs about as much CPU
-    as sending the statement, and a create sends three that differ only in their values (bound anew)."""
+    as sending the statement, and a create sends several that differ only in their values (bound anew)."""
     key = (connection.vendor, *key)
     sql = _COMPILED.get(key)
     if sql is None:
@@ -264,21 +264,35 @@ def _insert_unless_taken(node: Node) -> bool:
     `ON CONFLICT DO NOTHING` (PostgreSQL, and SQLite's upsert, which likewise covers only uniqueness):
     a taken path or name is an answer, not an error, so no savepoint is needed around the insert to go on
     in the transaction afterwards (that savepoint and its release were two round trips on every create).
-    Any other failure (a folder purged meanwhile breaking the foreign key) still raises. Node has no
-    save() override and no signal receivers (tests/test_create_locks.py checks), so nothing is skipped.
+    Any other failure (a folder purged meanwhile breaking the foreign key) still raises.
     """
-    fields = Node._meta.local_concrete_fields
-    query = InsertQuery(Node)
-    query.insert_values(fields, [node])
+    return insert_row(node, suffix=" ON CONFLICT DO NOTHING")
+
+
+def insert_row(instance: Model, *, suffix: str = "") -> bool:
+    """INSERT `instance` as `save(force_insert=True)` would, its statement (with `suffix`) spelt once per
+    model (`_compiled`) and only its values prepared on each call, by the ORM's own insert compiler;
+    whether a row landed.
+
+    For the rows every create writes (its node, its run). Only for a model whose insert reads nothing
+    back (its key made in Python, no generated column) and that has no save() override or signal
+    receivers to skip (tests/test_node_insert.py checks the models it is used for).
+    """
+    model = type(instance)
+    if model._meta.db_returning_fields:
+        raise ValueError(f"{model._meta.label} reads columns back from its insert: save it instead.")
+    fields = model._meta.local_concrete_fields
+    query = InsertQuery(model)
+    query.insert_values(fields, [instance])
     compiler = query.get_compiler(connection=connection)
-    sql = _compiled(("insert",), lambda: f"{compiler.as_sql()[0][0]} ON CONFLICT DO NOTHING")
-    params = [compiler.prepare_value(field, compiler.pre_save_val(field, node)) for field in fields]
+    sql = _compiled(("insert", model._meta.label, suffix), lambda: f"{compiler.as_sql()[0][0]}{suffix}")
+    params = [compiler.prepare_value(field, compiler.pre_save_val(field, instance)) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        landed = cursor.rowcount == 1
+        landed = bool(cursor.rowcount == 1)
     if landed:
-        node._state.adding = False
-        node._state.db = connection.alias
+        instance._state.adding = False
+        instance._state.db = connection.alias
     return landed
 
 
