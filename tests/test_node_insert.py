@@ -21,6 +21,7 @@ from em.services import nodes
 from tests.factories import folder, root
 from tests.run_helpers import make_run
 from tests.test_concurrency import assert_is_a_tree
+from tests.test_create_locks import in_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -187,18 +188,7 @@ def test_a_create_waiting_for_a_move_into_its_folder_lands_beside_what_moved_in(
     thread = threading.Thread(target=mover)
     thread.start()
     assert moved.wait(10), "the move never happened"
-    out: dict[str, Any] = {}
-
-    def create() -> None:
-        try:
-            out["node"] = folder(Node.objects.get(pk=parent.pk), "new", by=alice)
-        except Exception as exc:  # the test reads what the creator met
-            out["error"] = exc
-        finally:
-            connections.close_all()
-
-    creator = threading.Thread(target=create)
-    creator.start()
+    creator, out = in_thread(lambda: folder(Node.objects.get(pk=parent.pk), "new", by=alice))
     creator.join(1)
     assert creator.is_alive(), "the creator did not wait for the move holding its folder"
     release.set()
