@@ -9,6 +9,10 @@ connection (a compiler belongs to its connection, and each thread has its own) a
 binds the values looked up. Its rows still go through the compiler's converters and the populators
 that `select_related` uses, so the instances are exactly those the queryset would have made, and the
 statement goes through Django's cursor, so query logging and counting see it.
+
+Statements a lookup cannot hold (a locking read, an upsert, an INSERT) are spelt once by the ORM with
+sentinel values (`spelt`, `spelt_once`) and then only bound; `insert_row` inserts a row that way, its
+values prepared by the ORM's own insert compiler.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from django.db import connections
+from django.db import connection, connections
 from django.db.models import Field, Model, QuerySet
 from django.db.models.query import get_related_populators
+from django.db.models.sql import InsertQuery
 
 M = TypeVar("M", bound=Model)
 
@@ -101,3 +106,53 @@ class _Compiled(NamedTuple):
     places: list[int]  # where each looked-up value goes among `params`
     populators: list[Any]
     converters: dict[int, Any]
+
+
+# SQL that the ORM spelt once, by what it is for and the shape of its parameters (`spelt_once`).
+SPELT: dict[tuple[Any, ...], str] = {}
+
+
+def spelt_once(key: tuple[Any, ...], build: Callable[[], str]) -> str:
+    """The statement `build` spells for `key`, spelt once: compiling a queryset costs about as much CPU
+    as sending the statement, and a create sends several that differ only in their values (bound anew).
+    For statements a `Prepared` lookup cannot hold: locking reads, upserts, inserts (`insert_row`)."""
+    key = (connection.vendor, *key)
+    sql = SPELT.get(key)
+    if sql is None:
+        sql = SPELT[key] = build()
+    return sql
+
+
+def spelt(query: QuerySet[Any, Any], sentinels: list[str]) -> str:
+    """The SQL of `query`, built with `sentinels` as its values, which must be its parameters in order."""
+    sql, params = query.query.sql_with_params()
+    if list(params) != sentinels:
+        raise AssertionError(f"the query's parameters are not its values alone: {params!r}")
+    return str(sql)
+
+
+def insert_row(instance: Model, *, suffix: str = "") -> bool:
+    """INSERT `instance` as `save(force_insert=True)` would, its statement (with `suffix`) spelt once per
+    model (`spelt_once`) and only its values prepared on each call, by the ORM's own insert compiler;
+    whether a row landed.
+
+    For the rows every create writes (its node, its run). Only for a model whose insert reads nothing
+    back (its key made in Python, no generated column) and that has no save() override or signal
+    receivers to skip (tests/test_node_insert.py checks the models it is used for).
+    """
+    model = type(instance)
+    if model._meta.db_returning_fields:
+        raise ValueError(f"{model._meta.label} reads columns back from its insert: save it instead.")
+    fields = model._meta.local_concrete_fields
+    query = InsertQuery(model)
+    query.insert_values(fields, [instance])
+    compiler = query.get_compiler(connection=connection)
+    sql = spelt_once(("insert", model._meta.label, suffix), lambda: f"{compiler.as_sql()[0][0]}{suffix}")
+    params = [compiler.prepare_value(field, compiler.pre_save_val(field, instance)) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        landed = bool(cursor.rowcount == 1)
+    if landed:
+        instance._state.adding = False
+        instance._state.db = connection.alias
+    return landed

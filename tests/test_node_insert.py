@@ -15,7 +15,7 @@ from django.db.models import Model
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery
 
-from em import errors, tree
+from em import errors, prepared, tree
 from em.models import Kind, Node, Run
 from em.services import nodes
 from tests.factories import folder, root
@@ -39,7 +39,7 @@ def test_a_model_that_reads_columns_back_from_its_insert_is_refused(alice):
 
     run = make_run(folder(root(alice), "exp"), "r")
     with pytest.raises(ValueError, match="reads columns back"):
-        nodes.insert_row(Param(run=run, key="k", value="v"))
+        prepared.insert_row(Param(run=run, key="k", value="v"))
 
 
 def test_a_live_run_inserted_without_save_reads_back_as_made(alice):
@@ -144,7 +144,7 @@ def test_next_free_is_after_the_last_child_and_passes_positions_claimed_elsewher
 
 
 def test_the_statements_spelt_once_are_those_the_orm_spells_for_each_node(alice):
-    """`_compiled` keeps the SQL of the first call; what each later call binds must be what the ORM would
+    """`spelt_once` keeps the SQL of the first call; what each later call binds must be what the ORM would
     compile for it (the insert's values, the chain of the held place)."""
     parent = folder(root(alice), "sweep")
     for name in ("a", "b"):
@@ -154,7 +154,7 @@ def test_the_statements_spelt_once_are_those_the_orm_spells_for_each_node(alice)
     query.insert_values(fields, [made])
     ((sql, params),) = query.get_compiler(connection=connection).as_sql()
     compiler = query.get_compiler(connection=connection)
-    assert nodes._COMPILED[(connection.vendor, "insert", "em.Node", " ON CONFLICT DO NOTHING")] == (
+    assert prepared.SPELT[(connection.vendor, "insert", "em.Node", " ON CONFLICT DO NOTHING")] == (
         f"{sql} ON CONFLICT DO NOTHING"
     )
     ours = [compiler.prepare_value(field, getattr(made, field.attname)) for field in fields]

@@ -23,7 +23,8 @@ from django.utils import timezone
 from em import access, errors
 from em.access import Access, Level
 from em.models import IndexState, Kind, Node, Param, Run, RunStatus, Tag
-from em.services.nodes import create_node, insert_row, lock_trees, root_of
+from em.prepared import insert_row
+from em.services.nodes import create_node, lock_trees, root_of
 from em.services.trash import restore_node
 from em.services.validation import json_object
 

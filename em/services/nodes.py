@@ -13,19 +13,18 @@ a refused operation changes nothing.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Model, QuerySet, Value
+from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
-from django.db.models.sql import InsertQuery
 
 from em import access, errors, tree
 from em.access import Access, Level
 from em.models import Kind, Node, NodeGroupObjectPermission, NodeUserObjectPermission
 from em.models.nodes import CHILD_KINDS
+from em.prepared import insert_row, spelt, spelt_once
 
 from .paths import child_path, depth_below, display_path
 from .validation import validate_description, validate_extra, validate_labels, validate_name
@@ -110,37 +109,15 @@ def hold_place(parent: Node) -> None:
     raise errors.Conflict("The folder kept moving while a node was being created in it; try again.")
 
 
-# SQL that the ORM compiled once, by what it is for and the shape of its parameters (`_compiled`).
-_COMPILED: dict[tuple[Any, ...], str] = {}
-
-
-def _compiled(key: tuple[Any, ...], build: Callable[[], str]) -> str:
-    """The statement `build` spells for `key`, spelt once: compiling a queryset costs about as much CPU
-    as sending the statement, and a create sends several that differ only in their values (bound anew)."""
-    key = (connection.vendor, *key)
-    sql = _COMPILED.get(key)
-    if sql is None:
-        sql = _COMPILED[key] = build()
-    return sql
-
-
-def _spelt(query: QuerySet[Any, Any], sentinels: list[str]) -> str:
-    """The SQL of `query`, built with `sentinels` as its values, which must be its parameters in order."""
-    sql, params = query.query.sql_with_params()
-    if list(params) != sentinels:
-        raise AssertionError(f"the query's parameters are not its values alone: {params!r}")
-    return str(sql)
-
-
 def _held_sql(count: int) -> str:
     """`hold_place`'s lock on a chain of `count` paths: its rows in path order, locked FOR KEY SHARE."""
 
     def build() -> str:
         sentinels = [f"~{i}" for i in range(count)]
         query = Node.objects.filter(path__in=sentinels).order_by("path").values_list("pk", *_POSITION)
-        return f"{_spelt(query, sentinels)} FOR KEY SHARE"
+        return f"{spelt(query, sentinels)} FOR KEY SHARE"
 
-    return _compiled(("hold", count), build)
+    return spelt_once(("hold", count), build)
 
 
 def _ensure_name_free(parent_id: Any, name: str, *, ignore: Node | None = None) -> None:
@@ -269,33 +246,6 @@ def _insert_unless_taken(node: Node) -> bool:
     return insert_row(node, suffix=" ON CONFLICT DO NOTHING")
 
 
-def insert_row(instance: Model, *, suffix: str = "") -> bool:
-    """INSERT `instance` as `save(force_insert=True)` would, its statement (with `suffix`) spelt once per
-    model (`_compiled`) and only its values prepared on each call, by the ORM's own insert compiler;
-    whether a row landed.
-
-    For the rows every create writes (its node, its run). Only for a model whose insert reads nothing
-    back (its key made in Python, no generated column) and that has no save() override or signal
-    receivers to skip (tests/test_node_insert.py checks the models it is used for).
-    """
-    model = type(instance)
-    if model._meta.db_returning_fields:
-        raise ValueError(f"{model._meta.label} reads columns back from its insert: save it instead.")
-    fields = model._meta.local_concrete_fields
-    query = InsertQuery(model)
-    query.insert_values(fields, [instance])
-    compiler = query.get_compiler(connection=connection)
-    sql = _compiled(("insert", model._meta.label, suffix), lambda: f"{compiler.as_sql()[0][0]}{suffix}")
-    params = [compiler.prepare_value(field, compiler.pre_save_val(field, instance)) for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        landed = bool(cursor.rowcount == 1)
-    if landed:
-        instance._state.adding = False
-        instance._state.db = connection.alias
-    return landed
-
-
 def _next_free(parent: Node, *, spread: bool) -> str:
     """A path for a new child of `parent`: after its last child's (`spread`: a random few positions on),
     or the first position from there that no other open transaction has claimed, claimed now.
@@ -348,9 +298,9 @@ def _claim_next_sql(start: int) -> str:
     def build() -> str:
         sentinels = ["~low", "~high"]
         last = Node.objects.filter(path__gt=sentinels[0], path__lt=sentinels[1]).order_by("-path").values("path")[:1]
-        return _CLAIM_NEXT.format(last=_spelt(last, sentinels), segment=_decoded_segment(start))
+        return _CLAIM_NEXT.format(last=spelt(last, sentinels), segment=_decoded_segment(start))
 
-    return _compiled(("claim", start), build)
+    return spelt_once(("claim", start), build)
 
 
 def _decoded_segment(start: int) -> str:
