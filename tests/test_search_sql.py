@@ -107,3 +107,29 @@ def test_a_text_term_is_answered_by_an_index_only_scan(model: type[Param | Tag])
         plan = "\n".join(row[0] for row in cursor.fetchall())
         transaction.set_rollback(True)  # the indexes come back
     assert f"Index Only Scan using {model._meta.db_table}_key_prefix" in plan, plan
+
+
+def test_a_pages_rows_and_cells_are_the_same_statements_for_any_page(exp: Node) -> None:
+    """A page's ids are one parameter (`_AnyOf`), so its two statements are compiled once per connection
+    and are the same text for every page and page size: what pages ask the database differs in values only."""
+    from em.runs.selectors import RowCells, page_rows
+
+    runs = list(Node.objects.filter(parent=exp, kind=Kind.RUN, run__isnull=False).order_by("name"))
+    sent: list[list[str]] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        sent[-1].append(sql)
+        return execute(sql, params, many, context)
+
+    for some in (runs[:1], runs[1:4], runs[::-1]):
+        ids = [node.pk for node in some]
+        sent.append([])
+        with connection.execute_wrapper(record):
+            rows, cells = page_rows(ids), RowCells.load(ids)
+        assert [row.name for row in rows] == [node.name for node in some]  # in the order asked for
+        assert set(cells.params) == set(ids) and all(cells.params[pk]["note"] for pk in ids)
+        measured = {pk for pk in ids if pk != runs[0].pk}  # "long" (first by name) has no metric
+        assert {pk: set(metrics) for pk, metrics in cells.metrics.items()} == {pk: {"acc"} for pk in measured}
+        assert cells.tags == ({runs[0].pk: {"t": LONG}} if runs[0] in some else {})
+    assert len(sent[0]) == 2
+    assert sent[0] == sent[1] == sent[2]

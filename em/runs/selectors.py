@@ -20,13 +20,13 @@ from itertools import islice
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from django.db import connections
 from django.db.models import F, FloatField, Prefetch, TextField, Value
 from django.db.models.functions import Cast, Coalesce
 from django.db.models.lookups import In
 
 from em import access
 from em.models import Kind, MetricSeries, Node, NodeQuerySet, Param, Run, Tag
+from em.prepared import Prepared
 from em.search import compile_filter, order_runs, ordered_metrics, parse_filter, parse_order
 
 ROW_PREFETCH = (
@@ -149,30 +149,78 @@ assert len(_ROW_COLUMNS) == len(RowValues._fields) - 1  # noqa: S101 — all but
 
 
 class _AnyOf(In):
-    """`column IN (ids)`, sent to PostgreSQL as `column = ANY(%s::uuid[])` with the ids as one array
-    literal: a page's 100 ids as 100 placeholders each cost the driver splicing them into the SQL, and
-    the server a longer statement to parse; as a list, the driver's array dumper spent ~0.3 ms a list
-    in Python, where joining the ids' text takes a tenth of that. For UUID columns (every use here)."""
+    """`column IN (ids)` with the ids as ONE parameter, so that a page's statements are the same text
+    for every page and are compiled once (`Prepared`): on PostgreSQL `column = ANY(%s::uuid[])` with an
+    array literal (the driver's array dumper spent ~0.3 ms a list in Python, joining the ids' text a
+    tenth of that); on SQLite `column IN (SELECT value FROM json_each(%s))` with a JSON array of the
+    ids as SQLite stores them (hex). For UUID columns (every use here)."""
 
     def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        ids = (pk if isinstance(pk, UUID) else UUID(str(pk)) for pk in self.rhs)  # UUIDs: no quoting needed
-        literal = "{" + ",".join(map(str, ids)) + "}"
-        return f"{lhs} = ANY(%s::uuid[])", (*lhs_params, literal)
+        return f"{lhs} = ANY(%s::uuid[])", (*lhs_params, _IDS.get_db_prep_value(self.rhs, connection))
 
+    def as_sqlite(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        ids = _IDS.get_db_prep_value(self.rhs, connection)
+        return f"{lhs} IN (SELECT value FROM json_each(%s))", (*lhs_params, ids)  # noqa: S608 — a column, quoted
+
+
+class _IdList:
+    """How a list of ids is bound as `_AnyOf`'s one parameter: a `Prepared` lookup binds each value
+    through a field's `to_python` and `get_db_prep_value`, and this stands in for that field."""
+
+    def to_python(self, value: Iterable[Any]) -> list[UUID]:
+        return [pk if isinstance(pk, UUID) else UUID(str(pk)) for pk in value]
+
+    def get_db_prep_value(self, value: Iterable[Any], connection: Any, prepared: bool = False) -> str:
+        ids = self.to_python(value)
+        if connection.vendor == "postgresql":  # UUIDs' text needs no quoting in an array literal
+            return "{" + ",".join(map(str, ids)) + "}"
+        return "[" + ",".join(f'"{pk.hex}"' for pk in ids) + "]"
+
+
+_IDS = _IdList()
+# Sentinel id lists the statements below are compiled with: any ids, one list per place they are used.
+_SENTINELS = [[UUID(int=n)] for n in range(1, 4)]
 
 _NO_TEXT = Value(None, output_field=TextField())
 _NO_NUMBER = Value(None, output_field=FloatField())
+# What a row shows of each table: (name, model, its text column, its number column).
+_CELL_TABLES: tuple[tuple[str, type[Param | MetricSeries | Tag], str | Value, str | Value], ...] = (
+    ("params", Param, "value", _NO_NUMBER),
+    ("metrics", MetricSeries, _NO_TEXT, "latest"),
+    ("tags", Tag, "value", _NO_NUMBER),
+)
+
+
+def _page_query(ids: list[UUID]) -> Any:
+    return Node.objects.filter(_AnyOf(F("pk"), ids)).values_list(*_ROW_COLUMNS, "parent__kind")
+
+
+def _cells_query(*ids: list[UUID]) -> Any:
+    """The three tables' rows in one `UNION ALL` (a text and a number column, each NULL where its table
+    has none), in key order; each part takes its own id list (a `Prepared` value is used once)."""
+    parts = [
+        table._default_manager.filter(_AnyOf(F("run_id"), some)).values_list(
+            Value(kind), _text("run_id"), "key", text, number
+        )
+        for some, (kind, table, text, number) in zip(ids, _CELL_TABLES, strict=True)
+    ]
+    return parts[0].union(*parts[1:], all=True).order_by("key")
+
+
+# Compiled once per connection: a page's rows and its cells are asked for on every search.
+_PAGE: Prepared[Node] = Prepared(_page_query, (_IDS, _SENTINELS[0]))  # type: ignore[arg-type]
+_CELLS: Prepared[Any] = Prepared(_cells_query, *((_IDS, sentinel) for sentinel in _SENTINELS))  # type: ignore[arg-type]
 
 
 def page_rows(ids: Sequence[Any]) -> list[RowValues]:
     """The run nodes with these ids, in this order, as the values their rows show (with their run's
-    columns, their users' names and whether their parent is a run): one query of plain columns. Their
-    params, metrics and tags come with `RowCells.load`."""
+    columns, their users' names and whether their parent is a run): one query of plain columns, its
+    SQL compiled once per connection. Their params, metrics and tags come with `RowCells.load`."""
     if not ids:
         return []
-    query = Node.objects.filter(_AnyOf(F("pk"), list(ids))).values_list(*_ROW_COLUMNS, "parent__kind")
-    found = {values[0]: RowValues._make((*values[:-1], values[-1] == Kind.RUN)) for values in query}
+    found = {values[0]: RowValues._make((*values[:-1], values[-1] == Kind.RUN)) for values in _PAGE.rows(ids)}
     return [found[pk] for pk in ids if pk in found]
 
 
@@ -186,37 +234,20 @@ class RowCells:
 
     @classmethod
     def load(cls, ids: Sequence[Any]) -> RowCells:
-        """One query whatever the number of runs (none for none): the three tables' rows in one `UNION
-        ALL` (a text and a number column, each NULL where its table has none), in key order.
+        """One query whatever the number of runs (none for none), its SQL compiled once per connection.
 
-        Read through a plain cursor: every column is text or a number on both databases (the run id is
-        cast to text: hex digits, with dashes on PostgreSQL, matched back to `ids`), so the ORM's
-        per-row converters, which cost twice the query itself over a page's ~1,500 rows, have nothing
-        to do."""
+        Every column is text or a number on both databases (the run id is cast to text: hex digits, with
+        dashes on PostgreSQL, matched back to `ids`), so the ORM's converters have nothing to do: the
+        rows of a page (~1,500) are gathered by the run id's text (a str hashes once; a UUID in Python on
+        every lookup), then keyed by the ids asked for."""
         ids = list(ids)
         cells = cls()
         if not ids:
             return cells
-        parts = [
-            table.objects.filter(_AnyOf(F("run_id"), ids)).values_list(
-                Value(kind), _text("run_id"), "key", text, number
-            )
-            for kind, table, text, number in (
-                ("params", Param, "value", _NO_NUMBER),
-                ("metrics", MetricSeries, _NO_TEXT, "latest"),
-                ("tags", Tag, "value", _NO_NUMBER),
-            )
-        ]
-        union = parts[0].union(*parts[1:], all=True).order_by("key")
-        sql, params = union.query.sql_with_params()
-        # Gathered by the run id's text (a str hashes once; a UUID in Python on every lookup, ~1,500 times
-        # a page), then keyed by the ids asked for.
         by_text: dict[str, dict[str, dict[str, Any]]] = {"params": {}, "metrics": {}, "tags": {}}
-        with connections[union.db].cursor() as cursor:
-            cursor.execute(sql, params)
-            for kind, run_id, key, text, number in cursor.fetchall():
-                by_text[kind].setdefault(run_id, {})[key] = number if kind == "metrics" else text
-        by_hex = {pk.hex: pk for pk in ids}
+        for kind, run_id, key, text, number in _CELLS.rows(ids, ids, ids):
+            by_text[kind].setdefault(run_id, {})[key] = number if kind == "metrics" else text
+        by_hex = {pk.hex: pk for pk in _IDS.to_python(ids)}
         for kind, found in by_text.items():
             getattr(cells, kind).update((by_hex[run_id.replace("-", "")], row) for run_id, row in found.items())
         return cells
