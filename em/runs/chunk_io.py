@@ -17,10 +17,13 @@ from typing import Any, cast
 from django.db import connection
 from django.db.models import QuerySet
 
-from em.models import MetricChunk
+from em.models import MetricChunk, MetricSeries
+from em.prepared import spelt_once
 
 # What a chunk's INSERT and UPDATE write, by attribute name (the series' id, not the series).
 WRITTEN = ("count", "first_step", "last_step", "steps", "epochs", "timestamps", "values", "overview")
+# What a new series' INSERT writes beside its run and key: its summary (`insert_series`).
+SUMMARY = ("count", "min", "max", "latest", "latest_step", "latest_timestamp")
 
 
 def _binary() -> bool:
@@ -97,3 +100,57 @@ def update(chunks: list[MetricChunk]) -> None:
     sql = f"UPDATE {table} SET {sets} WHERE {_columns(('id',))[0]} = %s"  # noqa: S608 - our own names
     with _cursor() as cursor:
         cursor.executemany(sql, [[*(getattr(chunk, name) for name in WRITTEN), chunk.pk] for chunk in chunks])
+
+
+def insert_series(run_id: Any, summaries: list[tuple[Any, ...]], chunks: list[tuple[Any, ...]]) -> dict[str, int]:
+    """INSERT new series of a run (`summaries`: rows of the key and `SUMMARY`) and their chunks (`chunks`: rows of
+    the series' key, `seq` and `WRITTEN`) in one statement on PostgreSQL; each series' id by key.
+
+    The chunks name their series by key, joined to the ids the series' insert returns, so the two
+    inserts make one round trip instead of two. The write of every run's first live batch: its five new
+    series took 1.5 ms as two statements (the chunks' a pipeline), 1.1 ms as this one.
+    """
+    with _cursor() as cursor:
+        cursor.execute(
+            _insert_series_sql(),
+            [run_id, *_columns_of(summaries, 1 + len(SUMMARY)), *_columns_of(chunks, 2 + len(WRITTEN))],
+        )
+        return {key: pk for pk, key in cursor.fetchall()}
+
+
+def _columns_of(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
+def _insert_series_sql() -> str:
+    return spelt_once(("insert series",), _spell_insert_series)
+
+
+def _spell_insert_series() -> str:
+    """`insert_series`'s statement: UNNEST of one array per column, typed as the columns are."""
+    quote = connection.ops.quote_name
+    series_fields = {field.attname: field for field in MetricSeries._meta.concrete_fields}
+    chunk_fields = {field.attname: field for field in MetricChunk._meta.concrete_fields}
+
+    def arrays(fields: list[Any]) -> str:
+        # `%b`: sent in binary, as psycopg would not choose for a list; a list of bytes spelt as text
+        # took 1.4 ms to escape for five one-point chunks (their overviews are 13 KB each).
+        return ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields)
+
+    chunk_names = ("seq", *WRITTEN)
+    run = series_fields["run_id"]
+    series_columns = ", ".join(quote(str(series_fields[name].column)) for name in ("run_id", "key", *SUMMARY))
+    chunk_columns = ", ".join(quote(str(chunk_fields[name].column)) for name in ("series_id", *chunk_names))
+    return f"""
+WITH made AS (
+    INSERT INTO {quote(MetricSeries._meta.db_table)} ({series_columns})
+    SELECT %s::{run.db_type(connection)}, * FROM UNNEST({arrays([series_fields[name] for name in ("key", *SUMMARY)])})
+    RETURNING {quote(str(series_fields["id"].column))} AS id, {quote(str(series_fields["key"].column))} AS key
+), chunks AS (
+    INSERT INTO {quote(MetricChunk._meta.db_table)} ({chunk_columns})
+    SELECT made.id, {", ".join(f"c.{name}" for name in chunk_names)}
+    FROM UNNEST({arrays([series_fields["key"], *(chunk_fields[name] for name in chunk_names)])})
+        AS c(key, {", ".join(chunk_names)})
+    JOIN made ON made.key = c.key
+)
+SELECT id, key FROM made"""  # noqa: S608 - our own names

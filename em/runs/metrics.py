@@ -189,12 +189,31 @@ def _last_chunks(ids: list[int]) -> QuerySet[MetricChunk, tuple[Any, ...]]:
 
 
 def add_series(run: Run, series: dict[str, Points]) -> dict[str, MetricSeries]:
-    """New series of `run` holding `points` (keys the run does not have yet): two INSERTs for them all."""
+    """New series of `run` holding `points` (keys the run does not have yet): one statement for them all
+    on PostgreSQL (`chunk_io.insert_series`), two INSERTs elsewhere."""
+    if not series:
+        return {}
+    summaries = {key: _summary(points) for key, points in series.items()}
+    chunks = [(key, seq, *_packed(part)) for key, points in series.items() for seq, part in _pieces(points, 0)]
+    if connection.vendor == "postgresql":
+        ids = chunk_io.insert_series(
+            run.pk, [(key, *(summary[name] for name in chunk_io.SUMMARY)) for key, summary in summaries.items()], chunks
+        )
+        made = {key: MetricSeries(pk=ids[key], run=run, key=key, **summary) for key, summary in summaries.items()}
+        for row in made.values():
+            row._state.adding, row._state.db = False, connection.alias
+        return made
+    rows = [MetricSeries(run=run, key=key, **summary) for key, summary in summaries.items()]
+    made = {row.key: row for row in MetricSeries.objects.bulk_create(rows)}
+    names = ("seq", *chunk_io.WRITTEN)
+    chunk_io.insert([MetricChunk(series=made[key], **dict(zip(names, rest, strict=True))) for key, *rest in chunks])
+    return made
     rows = MetricSeries.objects.bulk_create(
-        [MetricSeries(run=run, key=key, **_summary(points)) for key, points in series.items()]
+        [MetricSeries(run=run, key=key, **summary) for key, summary in summaries.items()]
     )
     made = {row.key: row for row in rows}
-    chunk_io.insert([chunk for key, points in series.items() for chunk in _chunks(made[key], points, 0)])
+    names = ("seq", *chunk_io.WRITTEN)
+    chunk_io.insert([MetricChunk(series=made[key], **dict(zip(names, rest, strict=True))) for key, *rest in chunks])
     return made
 
 
@@ -416,23 +435,38 @@ def _summary(points: Points) -> dict[str, Any]:
     }
 
 
+def _packed(points: Points) -> tuple[Any, ...]:
+    """What a chunk of `points` stores (`chunk_io.WRITTEN`): count, step range, arrays and overview."""
+    arrays = (getattr(points, field).astype(_DTYPES[field], copy=False).tobytes() for field in _FIELDS)
+    return (
+        len(points),
+        int(points.steps.min()),
+        int(points.steps.max()),
+        *arrays,
+        overview.build(points.steps, points.epochs, points.timestamps, points.values),
+    )
+
+
 def _fill(chunk: MetricChunk, points: Points) -> None:
-    chunk.count = len(points)
-    chunk.first_step = int(points.steps.min())
-    chunk.last_step = int(points.steps.max())
-    for field in _FIELDS:
-        setattr(chunk, field, getattr(points, field).astype(_DTYPES[field], copy=False).tobytes())
-    chunk.overview = overview.build(points.steps, points.epochs, points.timestamps, points.values)
+    for name, value in zip(chunk_io.WRITTEN, _packed(points), strict=True):
+        setattr(chunk, name, value)
+
+
+def _pieces(points: Points, first_seq: int) -> list[tuple[int, Points]]:
+    """`points` cut into chunks of `CHUNK_SIZE`, each with its seq."""
+    return [
+        (first_seq + number, points.slice(start, start + CHUNK_SIZE))
+        for number, start in enumerate(range(0, len(points), CHUNK_SIZE))
+    ]
 
 
 def _chunks(series: MetricSeries, points: Points, first_seq: int) -> list[MetricChunk]:
     """`points` cut into chunks of `CHUNK_SIZE`; `first_step`/`last_step` are each chunk's step range."""
-    made = []
-    for number, start in enumerate(range(0, len(points), CHUNK_SIZE)):
-        chunk = MetricChunk(series=series, seq=first_seq + number)
-        _fill(chunk, points.slice(start, start + CHUNK_SIZE))
-        made.append(chunk)
-    return made
+    names = ("seq", *chunk_io.WRITTEN)
+    return [
+        MetricChunk(series=series, **dict(zip(names, (seq, *_packed(part)), strict=True)))
+        for seq, part in _pieces(points, first_seq)
+    ]
 
 
 def _unpack(chunk: MetricChunk) -> Points:
