@@ -17,7 +17,7 @@ values prepared by the ORM's own insert compiler.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from django.db import connection, connections
@@ -131,15 +131,40 @@ def spelt(query: QuerySet[Any, Any], sentinels: list[str]) -> str:
     return str(sql)
 
 
-def insert_row(instance: Model, *, suffix: str = "") -> bool:
+# What `insert_row` inserts with a row, only if it lands: more rows, each one model instance, or a list of
+# instances of one model inserted together.
+Rows = Model | Sequence[Model]
+
+
+def insert_row(instance: Model, *, suffix: str = "", then: Sequence[Rows] = ()) -> bool:
     """INSERT `instance` as `save(force_insert=True)` would, its statement (with `suffix`) spelt once per
     model (`spelt_once`) and only its values prepared on each call, by the ORM's own insert compiler;
-    whether a row landed.
+    whether a row landed. When it lands, the rows of `then` are inserted too, in order (a list as
+    `bulk_create` would, its columns read back), on PostgreSQL in the same statement (`_insert_chain`).
 
-    For the rows every create writes (its node, its run). Only for a model whose insert reads nothing
-    back (its key made in Python, no generated column) and that has no save() override or signal
-    receivers to skip (tests/test_node_insert.py checks the models it is used for).
+    For the rows every create writes (its node, its run, its params). Only for a model whose insert reads
+    nothing back (its key made in Python, no generated column) and that has no save() override or signal
+    receivers to skip (tests/test_node_insert.py checks the models it is used for); a list of `then` may
+    read columns back.
     """
+    if connection.vendor == "postgresql" and then:
+        return _insert_chain(instance, suffix, [rows for rows in then if rows])
+    sql, params = _insert_one(instance, suffix)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        landed = bool(cursor.rowcount == 1)
+    if landed:
+        _inserted(instance)
+        for rows in then:
+            if isinstance(rows, Model):
+                insert_row(rows)
+            elif rows:
+                type(rows[0])._default_manager.bulk_create(rows)
+    return landed
+
+
+def _insert_one(instance: Model, suffix: str) -> tuple[str, list[Any]]:
+    """The INSERT of one row, spelt once, and its values."""
     model = type(instance)
     if model._meta.db_returning_fields:
         raise ValueError(f"{model._meta.label} reads columns back from its insert: save it instead.")
@@ -148,11 +173,95 @@ def insert_row(instance: Model, *, suffix: str = "") -> bool:
     query.insert_values(fields, [instance])
     compiler = query.get_compiler(connection=connection)
     sql = spelt_once(("insert", model._meta.label, suffix), lambda: f"{compiler.as_sql()[0][0]}{suffix}")
-    params = [compiler.prepare_value(field, compiler.pre_save_val(field, instance)) for field in fields]
+    return sql, [compiler.prepare_value(field, compiler.pre_save_val(field, instance)) for field in fields]
+
+
+def _inserted(instance: Model) -> None:
+    instance._state.adding = False
+    instance._state.db = connection.alias
+
+
+def _insert_many(rows: Sequence[Model]) -> tuple[str, list[Any], list[Field[Any, Any]]]:
+    """`INSERT ... SELECT * FROM UNNEST(<one array per column>)` of `rows` (one model), as `bulk_create`
+    spells it on PostgreSQL, spelt once; its values as arrays, and the fields it reads back."""
+    model = type(rows[0])
+    returning = list(model._meta.db_returning_fields)
+    fields = [f for f in model._meta.local_concrete_fields if not f.generated and f not in returning]
+    query = InsertQuery(model)
+    query.insert_values(fields, list(rows))
+    compiler = query.get_compiler(connection=connection)
+
+    def build() -> str:
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(str(field.column)) for field in fields)
+        # The type's parameters dropped, as Django does, so nothing is cut to fit (varchar[], not varchar(500)[]).
+        arrays = ", ".join(f"(%s)::{field.db_type(connection).split('(')[0]}[]" for field in fields)  # type: ignore[union-attr]
+        back = ", ".join(quote(str(field.column)) for field in returning)
+        sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT * FROM UNNEST({arrays})"  # noqa: S608
+        return sql + "{where}" + (f" RETURNING {back}" if back else "")
+
+    sql = spelt_once(("insert many", model._meta.label), build)
+    values = [[compiler.prepare_value(field, compiler.pre_save_val(field, row)) for row in rows] for field in fields]
+    return sql, values, returning
+
+
+def _insert_chain(head: Model, suffix: str, then: list[Rows]) -> bool:
+    """`head` and, if it lands, the rows of `then` in one statement: data-modifying CTEs, each later
+    insert selecting its values only when the head's insert returned its row. One round trip instead of
+    one per table (three for a live run: node, run, params). At most one list of `then` reads columns
+    back; they are set on its instances in the order the rows were given, as `bulk_create` does."""
+    first, params = _insert_one(head, suffix)
+    inserts: list[tuple[str, bool]] = []  # each one's INSERT, and whether it is of a list
+    reading: tuple[list[Model], list[Field[Any, Any]]] | None = None
+    for rows in then:
+        if isinstance(rows, Model):
+            sql, values = _insert_one(rows, "")
+            inserts.append((sql, False))
+        else:
+            sql, values, returning = _insert_many(rows)
+            inserts.append((sql, True))
+            if returning:
+                if reading is not None:
+                    raise ValueError("only one list of rows inserted with a row may read columns back")
+                reading = (list(rows), returning)
+        params += values
+    key = (
+        "chain",
+        type(head)._meta.label,
+        suffix,
+        *(type(r)._meta.label if isinstance(r, Model) else type(r[0])._meta.label for r in then),
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        landed = bool(cursor.rowcount == 1)
-    if landed:
-        instance._state.adding = False
-        instance._state.db = connection.alias
-    return landed
+        cursor.execute(spelt_once(key, lambda: _chain_sql(first, inserts)), params)
+        answer = cursor.fetchall()
+    if not answer[0][0]:
+        return False
+    for made in (head, *then):
+        for instance in [made] if isinstance(made, Model) else made:
+            _inserted(instance)
+    if reading is not None:
+        rows, returning = reading
+        for instance, row in zip(rows, answer, strict=True):
+            for field, value in zip(returning, row[1:], strict=True):
+                setattr(instance, field.attname, value)
+    return True
+
+
+def _chain_sql(first: str, inserts: list[tuple[str, bool]]) -> str:
+    """`_insert_chain`'s statement: the first INSERT as `head`, each later one selecting its values
+    (`VALUES (...)` turned into `SELECT ...`, or its UNNEST) only where `head` returned a row; then
+    whether it did, and the columns the last list that reads any read back (NULLs when it did not land)."""
+    parts = [f"head AS ({first} RETURNING 1)"]
+    reads = None
+    landed = " WHERE EXISTS (SELECT FROM head)"
+    for number, (sql, many) in enumerate(inserts):
+        name = f"then{number}"
+        if many:
+            parts.append(f"{name} AS ({sql.format(where=landed)})")
+            reads = name if " RETURNING " in sql else reads
+        else:
+            columns, placeholders = sql.rsplit(" VALUES (", 1)
+            parts.append(f"{name} AS ({columns} SELECT {placeholders.removesuffix(')')}{landed})")
+    select, join = (f", {reads}.*", f" LEFT JOIN {reads} ON true") if reads else ("", "")
+    counted = "(SELECT count(*) AS n FROM head) AS landed"
+    return f"WITH {', '.join(parts)} SELECT landed.n{select} FROM {counted}{join}"  # noqa: S608 - no values

@@ -23,7 +23,7 @@ from django.utils import timezone
 from em import access, errors
 from em.access import Access, Level
 from em.models import IndexState, Kind, Node, Param, Run, RunStatus, Tag
-from em.prepared import insert_row
+from em.prepared import Rows
 from em.services.nodes import create_node, lock_trees, root_of
 from em.services.trash import restore_node
 from em.services.validation import json_object
@@ -138,12 +138,12 @@ def create_live_run(
     labels: list[str] | None = None,
     description: str = "",
 ) -> Run:
-    """A run the SDK logs to as it trains (online mode): status Running, started now, no files yet."""
+    """A run the SDK logs to as it trains (online mode): status Running, started now, no files yet.
+
+    Its node, run row and params are one statement on PostgreSQL (`create_node(then=...)`)."""
     hparams = _validate_hparams(hparams or {})
-    with transaction.atomic():
-        node = create_node(
-            parent=parent, name=name, kind=Kind.RUN, by=by, labels=labels, description=description, savepoint=False
-        )
+
+    def live_run(node: Node) -> list[Rows]:
         run = Run(
             node=node,
             status=RunStatus.RUNNING,
@@ -153,11 +153,15 @@ def create_live_run(
             # Nothing to index: what a live run holds arrives through the API, not in a bundle.
             index_state=IndexState.INDEXED,
         )
-        insert_row(run)  # as Run.objects.create, its statement compiled once
-        params = Param.objects.bulk_create(param_rows(run, hparams))
-    # What the answer shows of a run made a moment ago is known: these params, no metrics, no tags.
-    _known_relations(run, params=sorted(params, key=lambda p: p.key), metrics=[], tags=[])
-    return run
+        params = param_rows(run, hparams)
+        # What the answer shows of a run made a moment ago is known: these params, no metrics, no tags.
+        _known_relations(run, params=sorted(params, key=lambda p: p.key), metrics=[], tags=[])
+        return [run, params]
+
+    node = create_node(
+        parent=parent, name=name, kind=Kind.RUN, by=by, labels=labels, description=description, then=live_run
+    )
+    return node.run
 
 
 def _known_relations(run: Run, **rows: list[Any]) -> None:

@@ -13,6 +13,7 @@ a refused operation changes nothing.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -24,7 +25,7 @@ from em import access, errors, tree
 from em.access import Access, Level
 from em.models import Kind, Node, NodeGroupObjectPermission, NodeUserObjectPermission
 from em.models.nodes import CHILD_KINDS
-from em.prepared import insert_row, spelt, spelt_once
+from em.prepared import Rows, insert_row, spelt, spelt_once
 
 from .paths import child_path, depth_below, display_path
 from .validation import validate_description, validate_extra, validate_labels, validate_name
@@ -172,12 +173,16 @@ def create_node(
     extra: dict[str, Any] | None = None,
     target: Node | Access | None = None,
     savepoint: bool = True,
+    then: Callable[[Node], Sequence[Rows]] | None = None,
 ) -> Node:
     """A new node in `parent`; a Shortcut needs a `target` the creator can see.
 
+    `then` makes the rows that belong to the node (a live run's run and params, `create_live_run`): they
+    are inserted with it in its transaction, on PostgreSQL in the same statement (`insert_row`).
+
     `savepoint=False` is for a caller whose own `transaction.atomic()` block encloses this call and lets
-    every error out of it (as `create_live_run`): that block's savepoint is the one a caller catching an
-    error further out needs, so a second one here would only cost two round trips.
+    every error out of it: that block's savepoint is the one a caller catching an error further out
+    needs, so a second one here would only cost two round trips.
     """
     parent = access.ensure(by, parent, Level.EDIT).node
     _ensure_may_hold(parent, kind)
@@ -208,11 +213,12 @@ def create_node(
             target=target.node if isinstance(target, Access) else target,
             created_by=by,
             editor=by,
+            then=then,
             **fields,
         )
 
 
-def _insert_child(parent: Node, **fields: Any) -> Node:
+def _insert_child(parent: Node, *, then: Callable[[Node], Sequence[Rows]] | None = None, **fields: Any) -> Node:
     """Insert a child of `parent` (its place held) at the next free path.
 
     Creators in one folder do not wait for each other. Each claims its position as it reads where the
@@ -222,28 +228,30 @@ def _insert_child(parent: Node, **fields: Any) -> Node:
     between our reading the last path and our claim): the insert then lands nothing (`_insert_unless_taken`)
     and we pick again, a little further on (`PATH_SPREAD`). The sibling name is checked by its unique
     constraint, not by a query beforehand: an insert that landed nothing because the name is taken, now
-    or meanwhile, is reported as a NameClash.
+    or meanwhile, is reported as a NameClash. The rows of `then` are made once, and land with the node.
     """
+    node = Node(parent=parent, depth=parent.depth + 1, owner_id=parent.owner_id, **fields)
+    if Node._meta.get_field("owner").is_cached(parent):
+        node.owner = parent.owner  # already loaded: the answer names the owner without a query
+    rows = then(node) if then is not None else ()
     for attempt in range(PATH_TRIES):
-        path = _next_free(parent, spread=bool(attempt))
-        node = Node(parent=parent, path=path, depth=parent.depth + 1, owner_id=parent.owner_id, **fields)
-        if Node._meta.get_field("owner").is_cached(parent):
-            node.owner = parent.owner  # already loaded: the answer names the owner without a query
-        if _insert_unless_taken(node):
+        node.path = _next_free(parent, spread=bool(attempt))
+        if _insert_unless_taken(node, rows):
             return node
         _ensure_name_free(parent.pk, fields["name"])
     raise errors.Conflict("Too many nodes are being created in this folder at once; try again.")
 
 
-def _insert_unless_taken(node: Node) -> bool:
-    """INSERT `node` unless its path or its name among live siblings is taken; whether it landed.
+def _insert_unless_taken(node: Node, then: Sequence[Rows] = ()) -> bool:
+    """INSERT `node` (and `then` with it) unless its path or its name among live siblings is taken;
+    whether it landed.
 
     `ON CONFLICT DO NOTHING` (PostgreSQL, and SQLite's upsert, which likewise covers only uniqueness):
     a taken path or name is an answer, not an error, so no savepoint is needed around the insert to go on
     in the transaction afterwards (that savepoint and its release were two round trips on every create).
     Any other failure (a folder purged meanwhile breaking the foreign key) still raises.
     """
-    return insert_row(node, suffix=" ON CONFLICT DO NOTHING")
+    return insert_row(node, suffix=" ON CONFLICT DO NOTHING", then=then)
 
 
 def _next_free(parent: Node, *, spread: bool) -> str:
