@@ -133,3 +133,15 @@ def test_a_pages_rows_and_cells_are_the_same_statements_for_any_page(exp: Node) 
         assert cells.tags == ({runs[0].pk: {"t": LONG}} if runs[0] in some else {})
     assert len(sent[0]) == 2
     assert sent[0] == sent[1] == sent[2]
+
+
+def test_a_pages_cells_are_read_with_no_converter(exp: Node) -> None:
+    """The ~1,500 cells of a page are plain text and numbers: no column of their statement may ask the
+    ORM to convert each row (a float `Value` typing the union's first part did: a millisecond a page)."""
+    from django.db import connections
+
+    from em.runs.selectors import _CELLS, RowCells
+
+    ids = list(Node.objects.filter(parent=exp, run__isnull=False).values_list("pk", flat=True))
+    assert RowCells.load(ids).metrics
+    assert connections["default"].__dict__["em_prepared"][_CELLS].converters == {}

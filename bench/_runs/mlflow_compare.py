@@ -122,6 +122,11 @@ def start_mlflow(executable: Path, em_database_url: str) -> Server:
         "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": "20",
         "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": "20",
         "DO_NOT_TRACK": "true",
+        # MLflow 3 starts a job runner beside the tracking server (huey consumers for GenAI jobs: prompt
+        # optimisation, scorers), which polls the database while idle: seven processes that took ~26% of a
+        # core here doing nothing, on a 2-core machine where both servers and the client share the CPU.
+        # Tracking never uses it, and it slowed whichever side was being measured.
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
     }
     argv = [
         str(executable),
