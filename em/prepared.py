@@ -123,7 +123,7 @@ def spelt_once(key: tuple[Any, ...], build: Callable[[], str]) -> str:
     return sql
 
 
-def spelt(query: QuerySet[Any, Any], sentinels: list[str]) -> str:
+def spelt(query: QuerySet[Any, Any], sentinels: list[Any]) -> str:
     """The SQL of `query`, built with `sentinels` as its values, which must be its parameters in order."""
     sql, params = query.query.sql_with_params()
     if list(params) != sentinels:

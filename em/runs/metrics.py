@@ -40,7 +40,7 @@ from django.db.models import BinaryField, Case, Exists, F, OuterRef, Q, QuerySet
 
 from em import errors
 from em.models import MetricChunk, MetricSeries, Run
-from em.prepared import Prepared
+from em.prepared import Prepared, spelt_once
 
 from . import chunk_io, overview
 
@@ -299,6 +299,29 @@ _SERIES_NAMED: Prepared[MetricSeries] = Prepared(
     (MetricSeries._meta.get_field("run"), uuid.uuid4()),
     (MetricSeries._meta.get_field("key"), "sentinel:" + uuid.uuid4().hex),
 )
+
+
+def series_of(run_id: Any, keys: list[str]) -> dict[str, MetricSeries]:
+    """The run's series among `keys`, by key. On PostgreSQL one statement spelt once (`spelt_once`),
+    `= ANY` of an array whatever the number of keys, its rows as they come (no column needs converting):
+    the ORM built its query anew on every live batch (0.15 ms). Elsewhere through the ORM."""
+    if connection.vendor != "postgresql":
+        return {series.key: series for series in MetricSeries.objects.filter(run_id=run_id, key__in=keys)}
+    fields = MetricSeries._meta.concrete_fields
+    with connection.cursor() as cursor:
+        cursor.execute(spelt_once(("series of",), _spell_series_of), [run_id, keys])
+        rows = cursor.fetchall()
+    names = [field.attname for field in fields]
+    made = [MetricSeries.from_db(connection.alias, names, row) for row in rows]
+    return {series.key: series for series in made}
+
+
+def _spell_series_of() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in MetricSeries._meta.concrete_fields)
+    by_name = {field.attname: field for field in MetricSeries._meta.concrete_fields}
+    run, key = (quote(str(by_name[name].column)) for name in ("run_id", "key"))
+    return f"SELECT {columns} FROM {quote(MetricSeries._meta.db_table)} WHERE {run} = %s AND {key} = ANY(%s)"  # noqa: S608 - our own names
 
 
 def series_named(run_id: Any, key: str) -> MetricSeries | None:
