@@ -38,9 +38,12 @@ def unstorable(text: str) -> str | None:
     """Why `text` cannot be stored as text (a NUL or a lone surrogate), or None when it can."""
     if "\x00" in text:
         return "contains a NUL character"
-    surrogate = next((ch for ch in text if "\ud800" <= ch <= "\udfff"), None)
-    if surrogate is not None:
-        return f"contains a lone surrogate (U+{ord(surrogate):04X}), which is not Unicode text"
+    if text.isascii():  # most text, answered in C; below, UTF-8 refuses exactly the surrogates
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"contains a lone surrogate (U+{ord(text[exc.start]):04X}), which is not Unicode text"
     return None
 
 
