@@ -101,3 +101,16 @@ def test_new_series_of_a_live_batch_land_with_their_chunks_and_ids(alice):
     again = live.parse_batch({"metrics": {"train.loss": {"step": [4], "value": [0.125]}}}, now=1.7e9)
     live.append_batch(run=run, batch=again, by=alice)
     assert MetricSeries.objects.get(pk=series["train.loss"].pk).count == 4
+
+
+def test_the_query_log_names_every_statement_of_a_create_and_a_batch(alice):
+    """On PostgreSQL these statements are prepared (`em.prepared.planned_cursor`), which psycopg leaves out of
+    what Django's query log reads: the cursor keeps it, so none is logged as None."""
+    services.create_live_run(parent=root(alice), name="warm", by=alice, hparams={"a": 1})  # prepared from here on
+    with CaptureQueriesContext(connection) as ctx:
+        run = services.create_live_run(parent=root(alice), name="live", by=alice, hparams={"a": 1})
+        batch = live.parse_batch({"metrics": {"train.loss": {"step": [1], "value": [0.5]}}}, now=1.7e9)
+        live.append_batch(run=run, batch=batch, by=alice)
+    logged = [q["sql"] for q in ctx.captured_queries]
+    assert all(isinstance(sql, str) and sql for sql in logged), logged
+    assert any("INSERT" in sql and "em_param" in sql for sql in logged), logged

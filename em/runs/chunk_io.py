@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from em.models import MetricChunk, MetricSeries
-from em.prepared import spelt_once
+from em.prepared import planned_cursor, spelt_once
 
 # What a chunk's INSERT and UPDATE write, by attribute name (the series' id, not the series).
 WRITTEN = ("count", "first_step", "last_step", "steps", "epochs", "timestamps", "values", "overview")
@@ -110,7 +110,7 @@ def insert_series(run_id: Any, summaries: list[tuple[Any, ...]], chunks: list[tu
     inserts make one round trip instead of two. The write of every run's first live batch: its five new
     series took 1.5 ms as two statements (the chunks' a pipeline), 1.1 ms as this one.
     """
-    with _cursor() as cursor:
+    with planned_cursor() as cursor:
         cursor.execute(
             _insert_series_sql(),
             [run_id, *_columns_of(summaries, 1 + len(SUMMARY)), *_columns_of(chunks, 2 + len(WRITTEN))],

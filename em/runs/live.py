@@ -22,7 +22,7 @@ from django.db.models import Field
 from em import errors
 from em.access import Access
 from em.models import Run, RunStatus
-from em.prepared import spelt, spelt_once
+from em.prepared import planned_cursor, spelt, spelt_once
 from em.runs import metrics
 from em.runs.metrics import Points
 from em.runs.services import editable
@@ -201,7 +201,7 @@ def _locked_status(run_id: Any) -> str:
         # SQLite has no row locks: its IMMEDIATE transaction already holds the database's write lock.
         return f"{sql} FOR UPDATE" if connection.features.has_select_for_update else sql
 
-    with connection.cursor() as cursor:
+    with planned_cursor() as cursor:
         cursor.execute(spelt_once(("live run status",), build), [key.get_db_prep_value(run_id, connection)])
         row = cursor.fetchone()
     if row is None:  # deleted for good since the view read it

@@ -40,7 +40,7 @@ from django.db.models import BinaryField, Case, Exists, F, OuterRef, Q, QuerySet
 
 from em import errors
 from em.models import MetricChunk, MetricSeries, Run
-from em.prepared import Prepared, spelt_once
+from em.prepared import Prepared, planned_cursor, spelt_once
 
 from . import chunk_io, overview
 
@@ -308,7 +308,7 @@ def series_of(run_id: Any, keys: list[str]) -> dict[str, MetricSeries]:
     if connection.vendor != "postgresql":
         return {series.key: series for series in MetricSeries.objects.filter(run_id=run_id, key__in=keys)}
     fields = MetricSeries._meta.concrete_fields
-    with connection.cursor() as cursor:
+    with planned_cursor() as cursor:
         cursor.execute(spelt_once(("series of",), _spell_series_of), [run_id, keys])
         rows = cursor.fetchall()
     names = [field.attname for field in fields]

@@ -25,7 +25,7 @@ from em import access, errors, tree
 from em.access import Access, Level
 from em.models import Kind, Node, NodeGroupObjectPermission, NodeUserObjectPermission
 from em.models.nodes import CHILD_KINDS
-from em.prepared import Rows, insert_row, spelt, spelt_once
+from em.prepared import Rows, insert_row, planned_cursor, spelt, spelt_once
 
 from .paths import child_path, depth_below, display_path
 from .validation import validate_description, validate_extra, validate_labels, validate_name
@@ -86,7 +86,7 @@ def hold_place(parent: Node) -> None:
         return
     for _ in range(PLACE_TRIES):
         chain = tree.ancestor_paths(parent.path)[1:] or [parent.path]
-        with connection.cursor() as cursor:
+        with planned_cursor() as cursor:
             cursor.execute(_held_sql(len(chain)), chain)
             rows = cursor.fetchall()
         fresh = dict(zip(("pk", *_POSITION), rows[-1], strict=True)) if rows else {}
@@ -272,7 +272,7 @@ def _next_free(parent: Node, *, spread: bool) -> str:
     low, high = tree.subtree_range(parent.path)
     folder = int.from_bytes(parent.pk.bytes[:4], "big", signed=True)
     offset = secrets.randbelow(PATH_SPREAD) if spread else 0
-    with connection.cursor() as cursor:
+    with planned_cursor() as cursor:
         cursor.execute(
             _claim_next_sql(len(parent.path)),
             [low, high, offset, tree.MAX_SEGMENT, offset, PATH_SPREAD - 1, tree.MAX_SEGMENT, folder],
