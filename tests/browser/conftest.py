@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -107,15 +107,71 @@ class Handling:
         request_finished.disconnect(dispatch_uid="browser-handling-finished")
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Each phase's report on the test item (`rep_call`), so a fixture's teardown can tell a failed test."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+class Trace:
+    """What a page said that a failed test's report should show: script console errors and warnings,
+    requests that failed and answers of 400 and above, with when they came (seconds into the test)."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.lines: list[str] = []
+
+    def watch(self, page: Any) -> None:
+        page.on("console", self._console)
+        page.on("requestfailed", lambda request: self.add(f"failed {request.method} {request.url}: {request.failure}"))
+        page.on("response", self._response)
+
+    def _console(self, message: Any) -> None:
+        if message.type in ("error", "warning"):
+            self.add(f"console {message.type}: {message.text}")
+
+    def _response(self, response: Any) -> None:
+        if response.status >= 400:
+            self.add(f"{response.status} {response.request.method} {response.url}")
+
+    def add(self, line: str) -> None:
+        self.lines.append(f"{time.monotonic() - self.started:7.2f}s {line}")
+
+
+def keep_failure(name: str, pages: list[Any], trace: Trace) -> None:
+    """A screenshot of each page a failed test left open (tests/artifacts/failed-<test>-<n>.png), and what
+    they said, printed into the test's report: a wait that timed out otherwise says only what it waited for."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for number, page in enumerate(pages):
+        if page.is_closed():
+            continue
+        path = ARTIFACTS / f"failed-{name}-{number}.png"
+        try:
+            page.screenshot(path=str(path), full_page=False)
+            print(f"page {number} at {page.url}: {path}")
+        except Exception as exc:  # a crashed page must not hide the failure it explains
+            print(f"page {number} at {page.url}: no screenshot ({exc})")
+    print("\n".join(trace.lines) or "the pages logged no error, failed request or error answer")
+
+
 @pytest.fixture
-def open_portal(browser: Any, live_server: Any, portal_build: None) -> Iterator[Callable[..., Any]]:
+def open_portal(
+    browser: Any, live_server: Any, portal_build: None, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Any]]:
     """`open_portal(user)` → a page in a fresh context signed in as `user` (anonymous without one).
 
     Signing in copies a real session cookie (made by Django's test client) into the context; the
-    sign-in form itself has its own test. Uncaught script errors in any page fail the test.
+    sign-in form itself has its own test. Uncaught script errors in any page fail the test. When the
+    test fails, its pages are kept as screenshots and what they logged is printed (`keep_failure`).
     """
     contexts: list[Any] = []
+    pages: list[Any] = []
     errors: list[str] = []
+    trace = Trace()
     handling = Handling()
 
     def open_portal(user: Any = None) -> Any:
@@ -129,10 +185,15 @@ def open_portal(browser: Any, live_server: Any, portal_build: None) -> Iterator[
         page = context.new_page()
         page.set_default_timeout(15_000)
         page.on("pageerror", lambda error: errors.append(str(error)))
+        trace.watch(page)
+        pages.append(page)
         return page
 
     yield open_portal
     try:
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            keep_failure(request.node.name, pages, trace)
         for context in contexts:  # no page polls any more (a live run's charts do)
             context.close()
         handling.wait_idle()  # nor is any request it sent still being answered
