@@ -143,8 +143,9 @@ def test_many_creators_in_one_folder_all_land_with_unique_paths(alice):
 
 
 def test_a_live_run_whose_name_is_taken_is_a_name_clash_and_the_callers_transaction_goes_on(alice):
-    """`create_live_run` makes its node without a savepoint of its own (`create_node(savepoint=False)`):
-    its own block's savepoint still lets a caller inside a transaction catch the clash and go on."""
+    """`create_live_run` makes its node, run and params in `create_node`'s one atomic block
+    (`create_node(then=...)`): that block's savepoint lets a caller inside a transaction catch the clash
+    and go on."""
     from em.runs.services import create_live_run
 
     parent = root(alice)

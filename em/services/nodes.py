@@ -172,17 +172,13 @@ def create_node(
     description: str = "",
     extra: dict[str, Any] | None = None,
     target: Node | Access | None = None,
-    savepoint: bool = True,
     then: Callable[[Node], Sequence[Rows]] | None = None,
 ) -> Node:
     """A new node in `parent`; a Shortcut needs a `target` the creator can see.
 
     `then` makes the rows that belong to the node (a live run's run and params, `create_live_run`): they
-    are inserted with it in its transaction, on PostgreSQL in the same statement (`insert_row`).
-
-    `savepoint=False` is for a caller whose own `transaction.atomic()` block encloses this call and lets
-    every error out of it: that block's savepoint is the one a caller catching an error further out
-    needs, so a second one here would only cost two round trips.
+    are inserted with it in its transaction, on PostgreSQL in the same statement (`insert_row`), so a
+    caller needs no transaction of its own around this call, nor its savepoint.
     """
     parent = access.ensure(by, parent, Level.EDIT).node
     _ensure_may_hold(parent, kind)
@@ -202,7 +198,7 @@ def create_node(
         "description": validate_description(description),
         "extra": validate_extra(extra or {}),
     }
-    with transaction.atomic(savepoint=savepoint):
+    with transaction.atomic():
         hold_place(parent)
         if parent.deleted_at is not None:
             raise errors.NotFound("The folder was deleted.")
