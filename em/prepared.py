@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any, Generic, NamedTuple, TypeVar
 
-from django.db import connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field, Model, QuerySet
 from django.db.models.query import get_related_populators
 from django.db.models.sql import InsertQuery
@@ -73,7 +73,7 @@ class Prepared(Generic[M]):
         bound = list(compiled.params)
         for at, field, value in zip(compiled.places, self._fields, values, strict=True):
             bound[at] = field.get_db_prep_value(field.to_python(value), connection, prepared=False)
-        with connection.cursor() as cursor:
+        with planned_cursor(using) as cursor:
             cursor.execute(compiled.sql, bound)
             rows = cursor.fetchall() if most is None else cursor.fetchmany(most)
         if compiled.converters and rows:
@@ -116,12 +116,14 @@ _PREPARE_ONLY_WHEN_ASKED = 2**31 - 1
 
 
 @contextmanager
-def planned_cursor() -> Iterator[Any]:
+def planned_cursor(using: str = DEFAULT_DB_ALIAS) -> Iterator[Any]:
     """A cursor whose statements PostgreSQL parses and plans once per connection: bound on the server and
     prepared on first use (psycopg keeps them by their text, up to 100), then only executed. For the
-    statements of every create and live batch, spelt once (`spelt_once`): parsing and planning them was
-    most of their time on the server, ~0.14 ms of the ~0.2 a statement took; executing, 0.05. Elsewhere
-    Django's own cursor. Still Django's cursor wrapper: query logging and counting see every statement."""
+    statements of every create and live batch, spelt once (`spelt_once`), and the `Prepared` lookups of
+    every request: parsing and planning them was most of their time on the server, ~0.14 ms of the ~0.2 a
+    statement took; executing, 0.05. Elsewhere Django's own cursor. Still Django's cursor wrapper: query
+    logging and counting see every statement."""
+    connection = connections[using]
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             yield cursor
