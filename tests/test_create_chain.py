@@ -11,9 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from em import errors
 from em.models import MetricChunk, MetricSeries, Node, Param, Run
 from em.runs import live, services
-from em.services import nodes
 from tests.factories import folder, root
 from tests.test_concurrency import assert_is_a_tree
+from tests.test_node_insert import offer_a_taken_path_first
 
 pytestmark = pytest.mark.django_db
 
@@ -49,15 +49,7 @@ def test_a_live_run_on_a_taken_path_lands_whole_further_on(alice, monkeypatch: p
     """The first position offered is taken: nothing of the run lands there, all of it lands on the next."""
     parent = folder(root(alice), "sweep")
     first = folder(parent, "first", by=alice)
-    real = nodes._next_free
-    offered: list[str] = []
-
-    def stale_first(node: Node, *, spread: bool) -> str:
-        path = first.path if not offered else real(node, spread=spread)
-        offered.append(path)
-        return path
-
-    monkeypatch.setattr(nodes, "_next_free", stale_first)
+    offered = offer_a_taken_path_first(monkeypatch, first)
     run = services.create_live_run(parent=parent, name="second", by=alice, hparams={"lr": 0.5})
     assert len(offered) == 2 and run.node.path == offered[1] != first.path
     assert Node.objects.get(pk=run.pk).path == run.node.path

@@ -66,19 +66,26 @@ def test_a_name_clash_fails_nothing_in_the_database_so_the_transaction_goes_on(a
     assert sorted(Node.objects.filter(parent=parent).values_list("name", flat=True)) == ["free", "taken"]
 
 
-def test_a_taken_path_is_tried_again_further_on(alice, monkeypatch: pytest.MonkeyPatch):
-    """A position another creator committed meanwhile: the insert lands nothing, and the next try lands."""
-    parent = folder(root(alice), "sweep")
-    first = folder(parent, "first", by=alice)
+def offer_a_taken_path_first(monkeypatch: pytest.MonkeyPatch, taken: Node) -> list[str]:
+    """Make the next create in `taken`'s folder be offered `taken`'s path first (as a creator that read the
+    folder before another committed there would be), then free ones: the paths offered, in order."""
     real = nodes._next_free
     offered: list[str] = []
 
     def stale_first(node: Node, *, spread: bool) -> str:
-        path = first.path if not offered else real(node, spread=spread)
+        path = taken.path if not offered else real(node, spread=spread)
         offered.append(path)
         return path
 
     monkeypatch.setattr(nodes, "_next_free", stale_first)
+    return offered
+
+
+def test_a_taken_path_is_tried_again_further_on(alice, monkeypatch: pytest.MonkeyPatch):
+    """A position another creator committed meanwhile: the insert lands nothing, and the next try lands."""
+    parent = folder(root(alice), "sweep")
+    first = folder(parent, "first", by=alice)
+    offered = offer_a_taken_path_first(monkeypatch, first)
     made = nodes.create_node(parent=parent, name="second", kind=Kind.FOLDER, by=alice)
     assert offered[0] == first.path and len(offered) == 2
     assert made.path not in (first.path, "") and made.path.startswith(parent.path)
