@@ -205,15 +205,7 @@ def add_series(run: Run, series: dict[str, Points]) -> dict[str, MetricSeries]:
         return made
     rows = [MetricSeries(run=run, key=key, **summary) for key, summary in summaries.items()]
     made = {row.key: row for row in MetricSeries.objects.bulk_create(rows)}
-    names = ("seq", *chunk_io.WRITTEN)
-    chunk_io.insert([MetricChunk(series=made[key], **dict(zip(names, rest, strict=True))) for key, *rest in chunks])
-    return made
-    rows = MetricSeries.objects.bulk_create(
-        [MetricSeries(run=run, key=key, **summary) for key, summary in summaries.items()]
-    )
-    made = {row.key: row for row in rows}
-    names = ("seq", *chunk_io.WRITTEN)
-    chunk_io.insert([MetricChunk(series=made[key], **dict(zip(names, rest, strict=True))) for key, *rest in chunks])
+    chunk_io.insert([_chunk(made[key], seq, packed) for key, seq, *packed in chunks])
     return made
 
 
@@ -485,11 +477,12 @@ def _pieces(points: Points, first_seq: int) -> list[tuple[int, Points]]:
 
 def _chunks(series: MetricSeries, points: Points, first_seq: int) -> list[MetricChunk]:
     """`points` cut into chunks of `CHUNK_SIZE`; `first_step`/`last_step` are each chunk's step range."""
-    names = ("seq", *chunk_io.WRITTEN)
-    return [
-        MetricChunk(series=series, **dict(zip(names, (seq, *_packed(part)), strict=True)))
-        for seq, part in _pieces(points, first_seq)
-    ]
+    return [_chunk(series, seq, _packed(part)) for seq, part in _pieces(points, first_seq)]
+
+
+def _chunk(series: MetricSeries, seq: int, packed: Sequence[Any]) -> MetricChunk:
+    """The chunk `seq` of `series`, holding what `_packed` gave for its points."""
+    return MetricChunk(series=series, seq=seq, **dict(zip(chunk_io.WRITTEN, packed, strict=True)))
 
 
 def _unpack(chunk: MetricChunk) -> Points:
