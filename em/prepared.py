@@ -240,8 +240,7 @@ def _insert_many(rows: Sequence[Model]) -> tuple[str, list[Any], list[Field[Any,
     def build() -> str:
         quote = connection.ops.quote_name
         columns = ", ".join(quote(str(field.column)) for field in fields)
-        # The type's parameters dropped, as Django does, so nothing is cut to fit (varchar[], not varchar(500)[]).
-        arrays = ", ".join(f"(%s)::{field.db_type(connection).split('(')[0]}[]" for field in fields)  # type: ignore[union-attr]
+        arrays = ", ".join(f"(%s)::{array_type(field)}" for field in fields)
         back = ", ".join(quote(str(field.column)) for field in returning)
         sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT * FROM UNNEST({arrays})"  # noqa: S608
         return sql + "{where}" + (f" RETURNING {back}" if back else "")
@@ -249,6 +248,12 @@ def _insert_many(rows: Sequence[Model]) -> tuple[str, list[Any], list[Field[Any,
     sql = spelt_once(("insert many", model._meta.label), build)
     values = [[compiler.prepare_value(field, compiler.pre_save_val(field, row)) for row in rows] for field in fields]
     return sql, values, returning
+
+
+def array_type(field: Field[Any, Any]) -> str:
+    """The array type of `field`'s column, for an UNNEST of one array per column: its parameters dropped,
+    as Django's own UNNEST does, so nothing is cut to fit (`varchar[]`, not `varchar(500)[]`)."""
+    return f"{str(field.db_type(connection)).split('(')[0]}[]"
 
 
 def _insert_chain(head: Model, suffix: str, then: list[Rows]) -> bool:

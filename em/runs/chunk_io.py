@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from em.models import MetricChunk, MetricSeries
-from em.prepared import planned_cursor, spelt_once
+from em.prepared import array_type, planned_cursor, spelt_once
 
 # What a chunk's INSERT and UPDATE write, by attribute name (the series' id, not the series).
 WRITTEN = ("count", "first_step", "last_step", "steps", "epochs", "timestamps", "values", "overview")
@@ -135,8 +135,7 @@ def _spell_insert_series() -> str:
     def arrays(fields: list[Any]) -> str:
         # `%b`: sent in binary, as psycopg would not choose for a list; a list of bytes spelt as text
         # took 1.4 ms to escape for five one-point chunks (their overviews are 13 KB each).
-        # The type's parameters dropped, as Django's UNNEST does, so nothing is cut to fit.
-        return ", ".join(f"%b::{field.db_type(connection).split('(')[0]}[]" for field in fields)
+        return ", ".join(f"%b::{array_type(field)}" for field in fields)
 
     chunk_names = ("seq", *WRITTEN)
     run = series_fields["run_id"]
