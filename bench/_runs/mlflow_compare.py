@@ -4,8 +4,9 @@ Both servers run on this machine at once, two worker processes each, and store i
 server (MLflow in its own database, named after EM's: `<em database>_mlflow`); each measure is taken on
 EM and then on MLflow before the next, so the two halves of a ratio meet the same load. Both are driven
 by plain HTTP with `requests`, one session per side, request bodies encoded before the clock starts, so
-what differs is the server. MLflow is installed into its own virtual environment (kept between runs) and
-its telemetry is turned off.
+what differs is the server. MLflow is installed into its own virtual environment (kept between runs),
+with its telemetry and its job runner (GenAI jobs, which tracking never uses) turned off. Each measure
+starts once both servers and the database are idle (`settle`), on a new client connection.
 
 The workload: create runs with ~10 params and 5 final metric values (MLflow: runs/create + log-batch;
 EM: POST /runs with hparams + one live-logging call), from one client and from `--create-clients` clients
