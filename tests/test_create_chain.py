@@ -106,3 +106,17 @@ def test_the_query_log_names_every_statement_of_a_create_and_a_batch(alice):
     logged = [q["sql"] for q in ctx.captured_queries]
     assert all(isinstance(sql, str) and sql for sql in logged), logged
     assert any("INSERT" in sql and "em_param" in sql for sql in logged), logged
+
+
+def test_a_batch_for_a_run_deleted_for_good_since_the_view_read_it_is_not_found(alice):
+    """The view proved the caller's right on a run that another request then purged: the batch finds no
+    run row to lock and answers 404, rather than failing deep in the append."""
+    from em.access import Level, check
+    from tests.run_helpers import points
+
+    run = services.create_live_run(parent=folder(root(alice), "exp"), name="gone", by=alice, hparams={})
+    proved = check(alice, run.node, Level.EDIT)
+    Run.objects.filter(pk=run.pk).delete()
+    with pytest.raises(errors.NotFound, match="Run not found"):
+        live.append_batch(run=proved, batch={"loss": points([0.5])}, by=alice)
+    assert not MetricSeries.objects.exists()
