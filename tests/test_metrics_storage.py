@@ -192,9 +192,10 @@ def expected_bands(series: MetricSeries, max_points: int, x: str, *, by_sub_buck
     if by_sub_bucket:
         level = overview.level_for(series.count, max_points, CHUNK_SIZE)
         assert level is not None
-        parts = [bytes(chunk.overview)[level.start : level.start + level.length] for chunk in chunks]
-        subs = np.concatenate([np.frombuffer(part, dtype=level.dtype) for part in parts])
-        subs = subs[subs["count"] > 0]
+        stored = [bytes(chunk.overview) for chunk in chunks]
+        subs = overview.records(
+            [(o[: overview.HEADER_BYTES], o[level.start : level.start + level.length]) for o in stored], level
+        )
         # A sub-bucket of a coarser level keeps its least step and time; one of the finest its first point's.
         coarse = level.dtype == overview.DTYPE
         firsts = subs[{"step": "first_step", "timestamp": "first_time"}[x] if coarse else x]
@@ -253,6 +254,26 @@ def test_a_coarse_history_comes_from_the_overviews_with_exact_bands(
         assert by_sub_bucket != expected_bands(series, max_points, x, by_sub_bucket=False)
     # Finer buckets than the overviews can serve come from the points, exactly as before.
     assert_bands(metrics.read(series, max_points=2_000, x=x), expected_bands(series, 2_000, x, by_sub_bucket=False), x)
+
+
+@pytest.mark.parametrize("x", ["step", "timestamp"])
+def test_a_one_point_chunk_stores_its_header_alone_and_is_read_from_it(
+    run: Run, x: str, django_assert_max_num_queries: Any
+) -> None:
+    """The last chunk of 2 * CHUNK_SIZE + 1 points holds one point, and its overview is the header alone
+    (144 bytes, not 12.9 KB of padded levels): a read from the overviews still counts that point, at each
+    level. It is the greatest value, so a read that left it out would show another maximum."""
+    data = random_points(np.random.default_rng(5), 2 * CHUNK_SIZE + 1, repeats=False)
+    data.values[-1] = 1_000.0
+    series = metrics.replace(run, "k", data)
+    last = series.chunks.order_by("seq").last()
+    assert last is not None and last.count == 1 and len(bytes(last.overview)) == overview.HEADER_BYTES
+    assert current_overviews(series)
+    for max_points in (2, 7, 60):  # the three levels: 16, 128 and 1,024 sub-buckets a chunk
+        with django_assert_max_num_queries(1):
+            history = metrics.read(series, max_points=max_points, x=x)
+        assert_bands(history, expected_bands(series, max_points, x, by_sub_bucket=True), x)
+        assert max(history["max"] or []) == 1_000.0 == series.max
 
 
 @pytest.mark.parametrize(("max_points", "size"), [(100, 128), (1_000, 1_024)])
@@ -386,11 +407,13 @@ def test_the_migration_rebuilds_overviews_of_the_older_layout_and_back(alice: An
     run = Run.objects.create(node=node)
     data = random_points(np.random.default_rng(4), 3 * CHUNK_SIZE - 5, repeats=False)
     kept = metrics.replace(run, "kept", data)  # written in today's layout
+    lone = metrics.replace(run, "lone", data.slice(0, 2 * CHUNK_SIZE + 1))  # its last chunk: a header alone
     executor = MigrationExecutor(connection)
     latest = executor.loader.graph.leaf_nodes()
     executor.migrate(before)
     try:
-        assert all(bytes(c.overview) == older_overview(metrics._unpack(c)) for c in kept.chunks.all())
+        for series in (kept, lone):
+            assert all(bytes(c.overview) == older_overview(metrics._unpack(c)) for c in series.chunks.all())
         # Chunks the code of then writes (the schema is the same), read while the migration is to run.
         old = MetricSeries.objects.create(run=run, key="old", count=len(data))
         for seq, start in enumerate(range(0, len(data), CHUNK_SIZE)):
@@ -401,5 +424,5 @@ def test_the_migration_rebuilds_overviews_of_the_older_layout_and_back(alice: An
         assert_bands(metrics.read(old, max_points=20), expected_bands(old, 20, "step", by_sub_bucket=False), "step")
     finally:
         MigrationExecutor(connection).migrate(latest)
-    assert current_overviews(kept) and current_overviews(old)
+    assert current_overviews(kept) and current_overviews(old) and current_overviews(lone)
     assert_bands(metrics.read(old, max_points=20), expected_bands(old, 20, "step", by_sub_bucket=True), "step")

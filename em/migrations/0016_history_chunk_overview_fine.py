@@ -39,7 +39,7 @@ def older_layout(apps, schema_editor):
     after = 0
     while batch := list(chunks.filter(pk__gt=after).only("pk", "overview")[:BATCH]):
         for chunk in batch:
-            data = bytes(chunk.overview)
+            data = overview.expanded(bytes(chunk.overview))  # a one-point chunk may hold its header alone
             if data[: len(overview.MAGIC)] == overview.MAGIC:
                 start = overview.HEADER_BYTES
                 subs = np.frombuffer(data[start + coarse : start + coarse + middle], dtype=overview.DTYPE)
