@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from em.models import MetricSeries, RunStatus
+from em.models import MetricSeries, Node, RunStatus
 from tests.factories import folder, root
 from tests.run_helpers import make_run
 
@@ -179,3 +179,75 @@ def test_a_new_live_runs_relations_read_without_a_query_and_still_reach_the_data
     assert run.metrics.filter(key="train.loss").count() == 1
     run.metrics.all().delete()
     assert not MetricSeries.objects.filter(run=run).exists()
+
+
+# --- a run made with its first points (POST /runs with `metrics`) ----------------------------------------
+
+
+def _start(client, text: str):
+    return client.post("/api/v1/runs", text, content_type="application/json")
+
+
+def test_a_run_made_with_its_first_points_holds_them_and_takes_more(alice, api):
+    folder(root(alice), "exp")
+    client = api(alice)
+    body = (
+        '{"parent_path": "/alice/exp", "name": "imported", "hparams": {"lr": 0.1}, "metrics": {'
+        '"train.loss": {"step": [0, 1, 2], "value": [1.0, NaN, 0.5], "timestamp": [1.7e9, 1.7e9, 1.7e9]},'
+        '"val.accuracy": {"step": [2], "value": [0.9]}}}'
+    )
+    response = _start(client, body)
+    assert response.status_code == 201, response.content
+    made = response.json()
+    assert made["run"]["status"] == "Running" and made["params"] == {"lr": "0.1"}
+    assert made["metrics"]["train.loss"]["count"] == 3 and made["metrics"]["train.loss"]["latest"] == 0.5
+    assert made["metrics"]["val.accuracy"]["latest"] == 0.9
+    run_id = made["id"]
+    history = client.get(f"/api/v1/runs/{run_id}/metrics/train.loss").json()
+    assert history["step"] == [0, 1, 2] and history["value"] == [1.0, None, 0.5]  # the NaN kept as a gap
+    # The answer said what is stored, and live logging goes on from there.
+    assert client.get(f"/api/v1/runs/{run_id}").json()["metrics"] == made["metrics"]
+    more = client.post(
+        f"/api/v1/runs/{run_id}/metrics", {"metrics": {"train.loss": {"step": [3], "value": [0.25]}}}, format="json"
+    )
+    assert more.json() == {"appended": 1}
+    series = MetricSeries.objects.get(run_id=run_id, key="train.loss")
+    assert (series.count, series.min, series.max, series.latest) == (4, 0.25, 1.0, 0.25)
+
+
+@pytest.mark.parametrize(
+    ("metrics", "words"),
+    [
+        ('{"val.x": {"step": [0, 1], "value": [1]}}', ["val.x", "value"]),
+        ('{"loss": {"step": [0], "value": [1]}}', ["<stage>.<name>"]),
+        ('{"val.x": {"step": [0], "value": ["x"]}}', ["value[0]"]),
+        ("[1, 2]", ["metrics"]),
+    ],
+)
+def test_a_bad_first_point_refuses_the_call_and_makes_no_run(metrics, words, alice, api):
+    folder(root(alice), "exp")
+    response = _start(api(alice), f'{{"parent_path": "/alice/exp", "name": "imported", "metrics": {metrics}}}')
+    assert response.status_code == 400, response.content
+    message = response.json()["error"]["message"]
+    assert all(word in message for word in words), message
+    assert not Node.objects.filter(name="imported").exists()
+
+
+def test_a_run_whose_first_points_cannot_be_stored_leaves_nothing_behind(alice, api):
+    """The points are checked before anything is written; a name clash found by the insert itself rolls
+    back the run together with whatever came with it."""
+    exp = folder(root(alice), "exp")
+    client = api(alice)
+    first = {"parent": str(exp.pk), "name": "twice", "metrics": {"val.x": {"step": [0], "value": [1.0]}}}
+    assert client.post("/api/v1/runs", first, format="json").status_code == 201
+    assert client.post("/api/v1/runs", first, format="json").status_code == 409
+    assert Node.objects.filter(name="twice").count() == 1
+    assert MetricSeries.objects.filter(key="val.x").count() == 1
+
+
+def test_empty_first_points_make_a_run_with_none(alice, api):
+    exp = folder(root(alice), "exp")
+    response = api(alice).post("/api/v1/runs", {"parent": str(exp.pk), "name": "r", "metrics": {}}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["metrics"] == {}
+    assert not MetricSeries.objects.filter(run_id=response.json()["id"]).exists()

@@ -74,6 +74,21 @@ def test_creating_a_run_costs_the_same_at_depth_2_and_21_with_2_or_50_params(ali
     assert counts[0] <= CREATE_QUERIES[connection.vendor], counts
 
 
+def test_a_run_made_with_its_first_points_costs_one_statement_more_for_1_or_20_keys(alice, key_client):
+    """The series and their chunks are one INSERT on PostgreSQL (two elsewhere), in the run's own
+    transaction: no second transaction, lock or key lookup as a separate live-logging call costs."""
+    client = _warm(key_client(alice))
+    counts = []
+    for keys in (1, 20):
+        body = {"parent": str(root(alice).pk), "name": f"first-{keys}", "hparams": _hparams(4), **_metrics(keys)}
+        count, answer = _queries(lambda body=body: client.post(RUNS, body, format="json"))
+        assert answer.status_code == 201, answer.content
+        assert len(answer.json()["metrics"]) == keys
+        counts.append(count)
+    more = {"postgresql": 1, "sqlite": 2}[connection.vendor]
+    assert len(set(counts)) == 1 and counts[0] <= CREATE_QUERIES[connection.vendor] + more, counts
+
+
 def test_logging_a_batch_costs_the_same_for_1_or_20_new_keys_and_for_existing_ones(alice, key_client):
     client = _warm(key_client(alice))
     counts = []

@@ -14,7 +14,13 @@ from uuid import UUID
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -60,7 +66,8 @@ class PointsJSONParser(JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         raw = stream.read(MAX_LIVE_BODY_BYTES + 1)
         if len(raw) > MAX_LIVE_BODY_BYTES:
-            raise errors.InvalidInput(f"A live batch is at most {MAX_LIVE_BODY_BYTES // 2**20} MiB; split it.")
+            mib = MAX_LIVE_BODY_BYTES // 2**20
+            raise errors.InvalidInput(f"A body of metric points is at most {mib} MiB; split it.")
         try:
             return json.loads(raw)
         except (ValueError, RecursionError) as exc:  # a UnicodeDecodeError is a ValueError
@@ -91,6 +98,18 @@ HISTORY_RESPONSES = {
 RunJSON = OpenApiTypes.OBJECT
 
 
+@extend_schema_field(OpenApiTypes.OBJECT)
+class PointsField(serializers.Field):
+    """Metric points as sent: `live.parse_batch` checks them whole and names the bad point. (A JSONField
+    would encode them again only to check that it can, and refuse the NaN that is data here.)"""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
 class RunCreateSerializer(StrictSerializer):
     parent = serializers.UUIDField(required=False)  # type: ignore[assignment]  # a declared field
     parent_path = serializers.CharField(required=False)
@@ -99,6 +118,10 @@ class RunCreateSerializer(StrictSerializer):
     hparams = serializers.JSONField(required=False)
     labels = serializers.ListField(child=serializers.CharField(trim_whitespace=False, allow_blank=True), required=False)
     description = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    metrics = PointsField(
+        required=False,
+        help_text="The run's first points, as `POST /runs/{id}/metrics` takes them: stored with the run.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("parent" in attrs) == ("parent_path" in attrs):
@@ -166,9 +189,20 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
 
 
 class RunCreateView(APIView):
-    @extend_schema(request=RunCreateSerializer, responses={201: RunJSON}, summary="Start a live run")
+    parser_classes = [PointsJSONParser]  # the first points may hold NaN: data, kept as such
+
+    @extend_schema(
+        request=RunCreateSerializer,
+        responses={201: RunJSON},
+        summary="Start a live run",
+        description="With `metrics`, the run starts with those points (an import, a run logged after the "
+        "fact): one call and one transaction instead of two.",
+    )
     def post(self, request: Request) -> Response:
         v = _valid(RunCreateSerializer, request.data)
+        # Checked whole before anything is written: a bad point leaves no run behind.
+        first = v.get("metrics") not in (None, {})
+        points = live_metrics.parse_batch(v, now=timezone.now().timestamp()) if first else None
         where = Where(parent=v.get("parent"), path=v.get("parent_path"), make_folder=v["make_folder"])
         parent = resolve_parent(request.user, where)
         run = run_services.create_live_run(
@@ -178,6 +212,7 @@ class RunCreateView(APIView):
             hparams=v.get("hparams"),
             labels=v.get("labels"),
             description=v.get("description", ""),
+            points=points,
         )
         return Response(present_run_detail(request.user, run, new=True), status=status.HTTP_201_CREATED)
 
@@ -188,6 +223,7 @@ class RunsView(RunSearchView):
     Anonymous visitors may only read (and only with EM_PUBLIC_ANONYMOUS); a read-only key cannot POST.
     """
 
+    parser_classes = RunCreateView.parser_classes
     post = RunCreateView.post
 
 

@@ -164,7 +164,9 @@ def compare_runs(client: Client, run_ids: list[str]) -> dict[str, Any]:
 
 
 def create_live_run(client: Client, request: dict[str, Any]) -> dict[str, Any]:
-    return cast(dict[str, Any], client.request("POST", LIVE_RUNS, json=request))
+    """Start a Running run; `request["metrics"]`, if any, are its first points (as `append_metrics` takes
+    them, NaN and infinities kept), stored with it in one transaction."""
+    return cast(dict[str, Any], client.request("POST", LIVE_RUNS, json=request, nan_tokens=True))
 
 
 def append_metrics(client: Client, run_id: str, metrics: dict[str, dict[str, list[Any]]]) -> int:

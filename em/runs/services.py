@@ -22,8 +22,10 @@ from django.utils import timezone
 
 from em import access, errors
 from em.access import Access, Level
-from em.models import IndexState, Kind, Node, Param, Run, RunStatus, Tag
+from em.models import IndexState, Kind, MetricSeries, Node, Param, Run, RunStatus, Tag
 from em.prepared import Rows
+from em.runs import metrics
+from em.runs.metrics import Points
 from em.services.nodes import create_node, lock_trees, root_of
 from em.services.trash import restore_node
 from em.services.validation import json_object
@@ -137,11 +139,16 @@ def create_live_run(
     hparams: dict[str, Any] | None = None,
     labels: list[str] | None = None,
     description: str = "",
+    points: dict[str, Points] | None = None,
 ) -> Run:
     """A run the SDK logs to as it trains (online mode): status Running, started now, no files yet.
 
-    Its node, run row and params are one statement on PostgreSQL (`create_node(then=...)`)."""
+    Its node, run row and params are one statement on PostgreSQL (`create_node(then=...)`). `points`
+    (parsed by `em.runs.live.parse_batch`) are its first metric points, stored in the same transaction: a
+    run imported or logged after the fact arrives whole in one call, and is never seen without them."""
     hparams = _validate_hparams(hparams or {})
+    params: list[Param] = []
+    made: dict[str, MetricSeries] = {}
 
     def live_run(node: Node) -> list[Rows]:
         run = Run(
@@ -153,15 +160,24 @@ def create_live_run(
             # Nothing to index: what a live run holds arrives through the API, not in a bundle.
             index_state=IndexState.INDEXED,
         )
-        params = param_rows(run, hparams)
-        # What the answer shows of a run made a moment ago is known: these params, no metrics, no tags.
-        _known_relations(run, params=sorted(params, key=lambda p: p.key), metrics=[], tags=[])
+        params.extend(param_rows(run, hparams))
         return [run, params]
 
-    node = create_node(
-        parent=parent, name=name, kind=Kind.RUN, by=by, labels=labels, description=description, then=live_run
+    with transaction.atomic():
+        node = create_node(
+            parent=parent, name=name, kind=Kind.RUN, by=by, labels=labels, description=description, then=live_run
+        )
+        if points:
+            made = metrics.add_series(node.run, points)
+    run = node.run
+    # What the answer shows of a run made a moment ago is known: these params and series, no tags.
+    _known_relations(
+        run,
+        params=sorted(params, key=lambda p: p.key),
+        metrics=[made[key] for key in sorted(made)],
+        tags=[],
     )
-    return node.run
+    return run
 
 
 def _known_relations(run: Run, **rows: list[Any]) -> None:

@@ -179,6 +179,11 @@ def create_node(
     `then` makes the rows that belong to the node (a live run's run and params, `create_live_run`): they
     are inserted with it in its transaction, on PostgreSQL in the same statement (`insert_row`), so a
     caller needs no transaction of its own around this call, nor its savepoint.
+
+    Inside a caller's transaction (a run made with its first points, an asset with its branch) this joins
+    it without a savepoint, which would cost two round trips for nothing: a failure here fails the
+    caller's whole write, as it should. A caller that goes on after a failure holds its own savepoint
+    (`make_folders` does).
     """
     parent = access.ensure(by, parent, Level.EDIT).node
     _ensure_may_hold(parent, kind)
@@ -198,7 +203,7 @@ def create_node(
         "description": validate_description(description),
         "extra": validate_extra(extra or {}),
     }
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         hold_place(parent)
         if parent.deleted_at is not None:
             raise errors.NotFound("The folder was deleted.")
