@@ -11,6 +11,7 @@ import json
 from typing import Any
 from uuid import UUID
 
+import orjson
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -43,6 +44,7 @@ from em.runs import log as run_log
 from em.runs import services as run_services
 from em.services import lookup
 from em.services.uploads import Where, resolve_parent
+from em.services.validation import check_json
 from em.strict import StrictSerializer, refuse_unknown
 
 # 100,000 points of four arrays as JSON text stay well below this.
@@ -61,7 +63,14 @@ class ReadsByPost(BasePermission):
 
 class PointsJSONParser(JSONParser):
     """JSON in which NaN and Infinity parse (as floats), so the check can name the key and index of a
-    bad point rather than fail on the whole body; the size is capped before parsing."""
+    bad point rather than fail on the whole body; the size is capped before parsing.
+
+    orjson reads a body first: arrays of numbers are most of what comes here, and it reads 10,000 points
+    in 1 ms where the standard library takes 7 (a third of a live batch's time on the server). It refuses
+    what the standard library reads, the NaN and Infinity tokens, a lone surrogate, nesting past 1,024
+    levels; those bodies are read again by the standard library, which keeps them or names the fault.
+    (An integer past 64 bits comes back from orjson as a float: `live` names it as out of range.)
+    """
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         raw = stream.read(MAX_LIVE_BODY_BYTES + 1)
@@ -69,9 +78,23 @@ class PointsJSONParser(JSONParser):
             mib = MAX_LIVE_BODY_BYTES // 2**20
             raise errors.InvalidInput(f"A body of metric points is at most {mib} MiB; split it.")
         try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+        try:
             return json.loads(raw)
         except (ValueError, RecursionError) as exc:  # a UnicodeDecodeError is a ValueError
             raise ParseError(f"JSON parse error - {exc}") from exc
+
+
+class RunCreateParser(PointsJSONParser):
+    """A new run's body: its `metrics` read as live points are (NaN kept; `live` checks them), the rest
+    checked as every API body is (`em.api.json_codec`), so a NUL in a hyper-parameter is named alike."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        data = super().parse(stream, media_type, parser_context)
+        check_json({k: v for k, v in data.items() if k != "metrics"} if isinstance(data, dict) else data, "body")
+        return data
 
 
 def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
@@ -189,7 +212,7 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
 
 
 class RunCreateView(APIView):
-    parser_classes = [PointsJSONParser]  # the first points may hold NaN: data, kept as such
+    parser_classes = [RunCreateParser]  # the first points may hold NaN: data, kept as such
 
     @extend_schema(
         request=RunCreateSerializer,

@@ -64,7 +64,11 @@ def _integers(key: str, field: str, items: list[Any], *, nullable: bool = False)
     allowed = frozenset({int, type(None)}) if nullable else frozenset({int})
     types = set(map(type, items))
     if not types <= allowed:
-        raise _bad(key, field, _first_of_wrong_type(items, allowed), "is not a whole number")
+        index = _first_of_wrong_type(items, allowed)
+        item = items[index]
+        # A whole number past 64 bits arrives as a float from the API's parser (orjson).
+        huge = isinstance(item, float) and item.is_integer() and abs(item) >= 2**63
+        raise _bad(key, field, index, "is out of the 64-bit range" if huge else "is not a whole number")
     if types == {type(None)}:  # no epochs at all, as most live batches send them
         return np.full(len(items), NO_EPOCH, dtype=np.int64)
     if nullable:

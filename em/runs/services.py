@@ -163,12 +163,19 @@ def create_live_run(
         params.extend(param_rows(run, hparams))
         return [run, params]
 
-    with transaction.atomic():
-        node = create_node(
-            parent=parent, name=name, kind=Kind.RUN, by=by, labels=labels, description=description, then=live_run
-        )
-        if points:
-            made = metrics.add_series(node.run, points)
+    def first_points(node: Node) -> None:
+        made.update(metrics.add_series(node.run, points or {}))
+
+    node = create_node(
+        parent=parent,
+        name=name,
+        kind=Kind.RUN,
+        by=by,
+        labels=labels,
+        description=description,
+        then=live_run,
+        after=first_points if points else None,
+    )
     run = node.run
     # What the answer shows of a run made a moment ago is known: these params and series, no tags.
     _known_relations(

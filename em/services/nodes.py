@@ -173,6 +173,7 @@ def create_node(
     extra: dict[str, Any] | None = None,
     target: Node | Access | None = None,
     then: Callable[[Node], Sequence[Rows]] | None = None,
+    after: Callable[[Node], object] | None = None,
 ) -> Node:
     """A new node in `parent`; a Shortcut needs a `target` the creator can see.
 
@@ -180,10 +181,8 @@ def create_node(
     are inserted with it in its transaction, on PostgreSQL in the same statement (`insert_row`), so a
     caller needs no transaction of its own around this call, nor its savepoint.
 
-    Inside a caller's transaction (a run made with its first points, an asset with its branch) this joins
-    it without a savepoint, which would cost two round trips for nothing: a failure here fails the
-    caller's whole write, as it should. A caller that goes on after a failure holds its own savepoint
-    (`make_folders` does).
+    `after` writes what needs the node stored first (a live run's first metric points, which name it by
+    id), in the same transaction: still no transaction or savepoint of the caller's own.
     """
     parent = access.ensure(by, parent, Level.EDIT).node
     _ensure_may_hold(parent, kind)
@@ -203,11 +202,11 @@ def create_node(
         "description": validate_description(description),
         "extra": validate_extra(extra or {}),
     }
-    with transaction.atomic(savepoint=False):
+    with transaction.atomic():
         hold_place(parent)
         if parent.deleted_at is not None:
             raise errors.NotFound("The folder was deleted.")
-        return _insert_child(
+        node = _insert_child(
             parent,
             name=name,
             kind=kind,
@@ -217,6 +216,9 @@ def create_node(
             then=then,
             **fields,
         )
+        if after is not None:
+            after(node)
+    return node
 
 
 def _insert_child(parent: Node, *, then: Callable[[Node], Sequence[Rows]] | None = None, **fields: Any) -> Node:
