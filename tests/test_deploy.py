@@ -115,3 +115,18 @@ def test_nginx_proxies_to_gunicorn_with_the_scheme() -> None:
     assert "proxy_pass http://" in conf
     assert "X-Forwarded-Proto" in conf
     assert re.search(r"client_max_body_size\s+\d+[gG];", conf)
+
+
+def test_production_keeps_prepared_plans_and_answers_with_ems_json_renderer(tmp_path: Path) -> None:
+    """The production settings build their own DATABASES and REST_FRAMEWORK renderers: both must carry what
+    the base settings do (`tuned` PostgreSQL sessions; EM's JSON renderer, which writes what DRF's cannot)."""
+    env = {**production_env(tmp_path), "EM_DATABASE_URL": "postgres://em@db.example:5432/em"}
+    code = (
+        "from django.conf import settings; "
+        "print(settings.DATABASES['default']['OPTIONS']['options']); "
+        "print(settings.REST_FRAMEWORK['DEFAULT_RENDERER_CLASSES'])"
+    )
+    result = manage(tmp_path, "shell", "-c", code, **env)
+    assert result.returncode == 0, result.stderr
+    assert "-c plan_cache_mode=force_generic_plan" in result.stdout
+    assert "['em.api.json_codec.JSONRenderer']" in result.stdout

@@ -122,3 +122,23 @@ def test_a_users_grants_come_from_one_compiled_union(alice, bob):
     for _ in range(2):
         assert access.granted_roots(bob) == everyone  # own root, a direct grant, a public one
         assert access.granted_roots(bob, access.Level.EDIT) == sorted([root(bob).path, shared.path])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)  # the test closes its connection, which a test transaction forbids
+def test_a_prepared_statement_keeps_one_plan_from_its_first_run_on_a_new_connection(alice):
+    """PostgreSQL plans a prepared statement anew on its first five runs on a connection unless told to keep
+    its generic plan (em.settings.base `tuned`); every connection of ours is told, so a new connection's
+    lookups are planned once. Read back from the server: its generic plans have run, custom ones none."""
+    node = folder(root(alice), "f")
+    lookup = _by_id(())
+    connection = connections["default"]
+    connection.close()  # a new connection, as a new gunicorn thread opens
+    for _ in range(3):
+        assert lookup.first(node.pk) == node
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "force_generic_plan"
+        cursor.execute("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE generic_plans > 0")
+        plans = cursor.fetchall()
+    assert plans and all(custom == 0 for _, custom in plans), plans

@@ -6,16 +6,17 @@ Use with `DJANGO_SETTINGS_MODULE=em.settings.production`; `manage.py check --dep
 from __future__ import annotations
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import env, tuned
 
 DEBUG = False
 SECRET_KEY = env.str("EM_SECRET_KEY")  # no default: refuse to start without a real key
 ALLOWED_HOSTS = env.list("EM_ALLOWED_HOSTS")
-DATABASES = {"default": env.db_url("EM_DATABASE_URL")}
+DATABASES = {"default": tuned(env.db_url("EM_DATABASE_URL"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("EM_DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
-REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"]  # noqa: F405
+# JSON only (no browsable API), written by EM's renderer: orjson, and text DRF's encoder cannot write.
+REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["em.api.json_codec.JSONRenderer"]  # noqa: F405
 
 # TLS terminates at nginx, which sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

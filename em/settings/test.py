@@ -7,12 +7,12 @@
 from __future__ import annotations
 
 from .base import *  # noqa: F403
-from .base import DATA_DIR, env
+from .base import DATA_DIR, env, tuned
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 _test_db = env.str("EM_TEST_DATABASE_URL", default="")
 if _test_db:
-    DATABASES = {"default": env.db_url_config(_test_db)}
+    DATABASES = {"default": tuned(env.db_url_config(_test_db))}
 else:
     DATABASES = {
         "default": {
