@@ -130,3 +130,13 @@ def test_production_keeps_prepared_plans_and_answers_with_ems_json_renderer(tmp_
     assert result.returncode == 0, result.stderr
     assert "-c plan_cache_mode=force_generic_plan" in result.stdout
     assert "['em.api.json_codec.JSONRenderer']" in result.stdout
+
+
+def test_behind_a_pooler_no_session_option_is_sent(tmp_path: Path) -> None:
+    """PgBouncer refuses a `-c` option it does not track: `EM_DB_PLAN_CACHE_MODE=` sends none."""
+    env = {**production_env(tmp_path), "EM_DATABASE_URL": "postgres://em@pgbouncer:6432/em"}
+    env["EM_DB_PLAN_CACHE_MODE"] = ""
+    code = "from django.conf import settings; print(repr(settings.DATABASES['default'].get('OPTIONS', {})))"
+    result = manage(tmp_path, "shell", "-c", code, **env)
+    assert result.returncode == 0, result.stderr
+    assert "plan_cache_mode" not in result.stdout and "options" not in result.stdout, result.stdout

@@ -90,10 +90,15 @@ def tuned(database: dict[str, Any]) -> dict[str, Any]:
     connection: after a burst of creates had opened every gunicorn thread's connection, a search page took
     40-48 ms instead of 30 for its next ~40 requests; now only each connection's first request is slower.
     Statements that are not prepared (searches among them) are planned for their values as always.
+
+    `EM_DB_PLAN_CACHE_MODE` empty sends no such option: a pooler may refuse options it does not know in
+    the connection's startup packet (PgBouncer does), and the setting then belongs on the database
+    (docs/deploy.md).
     """
-    if database.get("ENGINE") == "django.db.backends.postgresql":
+    mode = env.str("EM_DB_PLAN_CACHE_MODE", default="force_generic_plan")
+    if database.get("ENGINE") == "django.db.backends.postgresql" and mode:
         options = database.setdefault("OPTIONS", {})
-        options["options"] = f"{options.get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
+        options["options"] = f"{options.get('options', '')} -c plan_cache_mode={mode}".strip()
     return database
 
 
