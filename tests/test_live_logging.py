@@ -251,3 +251,58 @@ def test_empty_first_points_make_a_run_with_none(alice, api):
     assert response.status_code == 201, response.content
     assert response.json()["metrics"] == {}
     assert not MetricSeries.objects.filter(run_id=response.json()["id"]).exists()
+
+
+def test_a_run_logged_after_the_fact_arrives_ended_with_its_times(alice, api):
+    exp = folder(root(alice), "exp")
+    client = api(alice)
+    body = {
+        "parent": str(exp.pk),
+        "name": "imported",
+        "hparams": {"lr": 0.1},
+        "metrics": {"val.accuracy": {"step": [1, 2], "value": [0.8, 0.9]}},
+        "status": "Complete",
+        "started_at": "2026-11-30T10:00:00Z",
+        "ended_at": "2026-11-30T11:30:00Z",
+    }
+    response = client.post("/api/v1/runs", body, format="json")
+    assert response.status_code == 201, response.content
+    run = response.json()["run"]
+    assert run["status"] == "Complete"
+    assert (run["started_at"], run["ended_at"]) == ("2026-11-30T10:00:00Z", "2026-11-30T11:30:00Z")
+    assert response.json()["metrics"]["val.accuracy"]["latest"] == 0.9
+    # Ended: it takes no more live points, as any finished run.
+    late = client.post(
+        f"/api/v1/runs/{response.json()['id']}/metrics", {"metrics": {"val.accuracy": _one()}}, format="json"
+    )
+    assert late.status_code == 409
+
+
+def _one() -> dict:
+    return {"step": [3], "value": [1.0]}
+
+
+@pytest.mark.parametrize(
+    ("times", "words"),
+    [
+        ({"status": "Done"}, ["Unknown status"]),
+        ({"ended_at": "2026-11-30T11:00:00Z"}, ["`ended_at`", "`status`"]),
+        ({"status": "Killed", "started_at": "2026-11-30T11:00:00Z", "ended_at": "2026-11-30T10:00:00Z"}, ["before"]),
+    ],
+)
+def test_a_new_runs_end_is_checked_as_an_end_is_and_a_refused_one_makes_no_run(times, words, alice, api):
+    exp = folder(root(alice), "exp")
+    body = {"parent": str(exp.pk), "name": "imported", "metrics": {"val.x": _one()}, **times}
+    response = api(alice).post("/api/v1/runs", body, format="json")
+    assert response.status_code == 400, response.content
+    message = response.json()["error"]["message"]
+    assert all(word in message for word in words), message
+    assert not Node.objects.filter(name="imported").exists()
+
+
+def test_an_ended_run_without_an_end_time_ends_now(alice, api):
+    exp = folder(root(alice), "exp")
+    response = api(alice).post("/api/v1/runs", {"parent": str(exp.pk), "name": "r", "status": "Error"}, format="json")
+    assert response.status_code == 201, response.content
+    run = response.json()["run"]
+    assert run["status"] == "Error" and run["ended_at"] is not None and run["ended_at"] >= run["started_at"]

@@ -37,7 +37,7 @@ from em.api.base import RunView
 from em.api.history_renderer import RENDERERS, wants_frames
 from em.api.run_detail import present_run_detail, run_rows
 from em.api.search import RunSearchView
-from em.models import MetricSeries, Node
+from em.models import MetricSeries, Node, RunStatus
 from em.runs import compare, history_wire, metrics, selectors
 from em.runs import live as live_metrics
 from em.runs import log as run_log
@@ -145,6 +145,9 @@ class RunCreateSerializer(StrictSerializer):
         required=False,
         help_text="The run's first points, as `POST /runs/{id}/metrics` takes them: stored with the run.",
     )
+    status = serializers.CharField(required=False, help_text="Running (the default), or the state it ended in.")
+    started_at = serializers.DateTimeField(required=False, help_text="When it started (default: now).")
+    ended_at = serializers.DateTimeField(required=False, help_text="When it ended (with an end `status`).")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("parent" in attrs) == ("parent_path" in attrs):
@@ -236,6 +239,9 @@ class RunCreateView(APIView):
             labels=v.get("labels"),
             description=v.get("description", ""),
             points=points,
+            status=v.get("status", RunStatus.RUNNING),
+            started_at=v.get("started_at"),
+            ended_at=v.get("ended_at"),
         )
         return Response(present_run_detail(request.user, run, new=True), status=status.HTTP_201_CREATED)
 

@@ -140,21 +140,28 @@ def create_live_run(
     labels: list[str] | None = None,
     description: str = "",
     points: dict[str, Points] | None = None,
+    status: str = RunStatus.RUNNING,
+    started_at: datetime | None = None,
+    ended_at: datetime | None = None,
 ) -> Run:
     """A run the SDK logs to as it trains (online mode): status Running, started now, no files yet.
 
     Its node, run row and params are one statement on PostgreSQL (`create_node(then=...)`). `points`
     (parsed by `em.runs.live.parse_batch`) are its first metric points, stored in the same transaction: a
-    run imported or logged after the fact arrives whole in one call, and is never seen without them."""
+    run imported or logged after the fact arrives whole in one call, and is never seen without them. Such
+    a run may also arrive ended (`status`, `started_at`, `ended_at`, checked as `update_run` checks an end).
+    """
     hparams = _validate_hparams(hparams or {})
+    status, started_at, ended_at = _lifetime(status, started_at, ended_at)
     params: list[Param] = []
     made: dict[str, MetricSeries] = {}
 
     def live_run(node: Node) -> list[Rows]:
         run = Run(
             node=node,
-            status=RunStatus.RUNNING,
-            started_at=timezone.now(),
+            status=status,
+            started_at=started_at,
+            ended_at=ended_at,
             source_type="SDK",
             hyperparameters=hparams,
             # Nothing to index: what a live run holds arrives through the API, not in a bundle.
@@ -185,6 +192,24 @@ def create_live_run(
         tags=[],
     )
     return run
+
+
+def _lifetime(
+    status: str, started_at: datetime | None, ended_at: datetime | None
+) -> tuple[str, datetime, datetime | None]:
+    """A new run's status and times: started now unless said; an end state ends now unless said, and
+    only an end state has an end, no earlier than the start."""
+    if status not in RunStatus.values:
+        raise errors.InvalidInput(f"Unknown status {status!r}; one of {', '.join(RunStatus.values)}.")
+    started = started_at or timezone.now()
+    if status == RunStatus.RUNNING:
+        if ended_at is not None:
+            raise errors.InvalidInput("`ended_at` is set together with the `status` that ends the run.")
+        return status, started, None
+    ended = ended_at or max(timezone.now(), started)
+    if ended < started:
+        raise errors.InvalidInput("`ended_at` is before the run started.")
+    return status, started, ended
 
 
 def _known_relations(run: Run, **rows: list[Any]) -> None:
