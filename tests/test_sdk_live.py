@@ -116,3 +116,14 @@ def test_run_upload_sends_the_bundle_once(signed_in, alice):
     assert again is None or again["id"] == node["id"]
     assert Node.objects.filter(name="offline-then-up").count() == 1
     assert (run.folder / "metadata.yaml").read_bytes() == metadata_before
+
+
+@live
+def test_the_client_starts_a_run_with_its_first_points_nan_kept(signed_in, alice):
+    """`api.create_live_run` sends the first points as live logging does: a NaN travels as a token."""
+    folder(root(alice), "imports")
+    metrics = {"val.loss": {"step": [1, 2], "value": [0.5, float("nan")]}}
+    made = api.create_live_run(signed_in, {"parent_path": "/alice/imports", "name": "old", "metrics": metrics})
+    assert made["metrics"]["val.loss"]["count"] == 2
+    history = signed_in.get(f"runs/{made['id']}/metrics/val.loss")
+    assert history["value"] == [0.5, None]
