@@ -234,8 +234,8 @@ def test_a_bad_first_point_refuses_the_call_and_makes_no_run(metrics, words, ali
 
 
 def test_a_run_whose_first_points_cannot_be_stored_leaves_nothing_behind(alice, api):
-    """The points are checked before anything is written; a name clash found by the insert itself rolls
-    back the run together with whatever came with it."""
+    """The points are checked before anything is written; a name clash, found by the node's insert, is
+    found before the points are written: no second run, no second series."""
     exp = folder(root(alice), "exp")
     client = api(alice)
     first = {"parent": str(exp.pk), "name": "twice", "metrics": {"val.x": {"step": [0], "value": [1.0]}}}

@@ -144,7 +144,7 @@ def create_live_run(
     started_at: datetime | None = None,
     ended_at: datetime | None = None,
 ) -> Run:
-    """A run the SDK logs to as it trains (online mode): status Running, started now, no files yet.
+    """A run the SDK logs to as it trains (online mode): by default Running, started now, no files yet.
 
     Its node, run row and params are one statement on PostgreSQL (`create_node(then=...)`). `points`
     (parsed by `em.runs.live.parse_batch`) are its first metric points, stored in the same transaction: a
