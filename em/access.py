@@ -144,9 +144,10 @@ class Checker:
         self._granted: dict[str, Level] = {}  # path -> highest grant on exactly that node
         self._known: set[str] = set()  # paths whose grants have been read
 
-    def levels(self, nodes: Iterable[Owned]) -> dict[UUID, Level]:
-        """The effective level on each node (a `Node`, or a row of its values): one query for the paths
-        not read yet, none for admins, owners or paths read before."""
+    def levels(self, nodes: Iterable[Owned]) -> dict[Any, Level]:
+        """The effective level on each node (a `Node`, or a row of its values), by its `pk` as given (a
+        UUID, or its text): one query for the paths not read yet, none for admins, owners or paths read
+        before."""
         nodes = list(nodes)
         user = self.user
         if _is_admin(user):

@@ -26,11 +26,11 @@ from rest_framework.views import APIView
 from accounts.permissions import ApiKeyScopeOrPublicRead
 from em.access import Checker
 from em.api.pagination import EXACT_COUNT, CappedCountPagination
-from em.api.run_detail import rows_of
+from em.api.run_detail import search_rows
 from em.api.serializers import NodeSerializer
 from em.models import NodeQuerySet
 from em.runs.keys import known_keys
-from em.runs.selectors import RowCells, export_batches, page_rows, run_keys, search_runs
+from em.runs.selectors import export_batches, run_keys, search_runs
 from em.services import lookup
 from em.strict import StrictSerializer
 
@@ -72,7 +72,7 @@ class RunSummarySerializer(serializers.Serializer):
 
 
 class RunRowSerializer(NodeSerializer):
-    """The shape of a search hit (built by `em.api.run_detail.rows_of`; this class documents it)."""
+    """The shape of a search hit (built by `em.api.run_detail.search_rows`; this class documents it)."""
 
     run = RunSummarySerializer(read_only=True)
     params = serializers.DictField(child=serializers.CharField(), read_only=True, help_text="Text as written.")
@@ -136,7 +136,7 @@ class RunSearchView(APIView):
         runs = _search(request)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(runs.values_list("pk", flat=True), request, view=self)
-        rows = rows_of(request.user, page_rows(page), RowCells.load(page))
+        rows = search_rows(request.user, page)
         return paginator.get_paginated_response(rows)
 
 

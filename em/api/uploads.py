@@ -191,8 +191,6 @@ class UploadArchiveView(APIView):
         return _committed(request, result)
 
 
-
-
 class BlobView(APIView):
     parser_classes: list[Any] = []
     content_negotiation_class = AnyAccept
