@@ -181,17 +181,18 @@ def bench_history(people: fixtures.People, server: Server, repeat: int) -> Itera
 def bench_search(people: fixtures.People, sweep: Any, server: Server, repeat: int) -> Iterator[Result]:
     """The first 100 of a three-term filter over the sweep's runs, sorted by a metric: in-process the
     selectors as the API uses them (the page's ids, then their rows with params, metrics, tags and node
-    JSON); over HTTP also the count of matches, which stops at the API's limit (1,000)."""
+    JSON, which PostgreSQL writes); over HTTP also the count of matches, which stops at the API's limit
+    (1,000)."""
     from em import access
-    from em.api.run_detail import rows_of
-    from em.runs.selectors import RowCells, page_rows, search_runs
+    from em.api.run_detail import search_rows
+    from em.runs.selectors import search_runs
 
     def select() -> None:
         order = [fixtures.SEARCH_ORDER]
         folder = access.check(people.alice, sweep)  # the folder's check, as the API makes it first
         runs = search_runs(user=people.alice, filter=fixtures.SEARCH_FILTER, folder=folder, order_by=order)
         page = list(runs.values_list("pk", flat=True)[:100])  # the page's ids first, as the API takes them
-        rows = rows_of(people.alice, page_rows(page), RowCells.load(page))
+        rows = search_rows(people.alice, page)
         assert len(rows) == 100, len(rows)
 
     client = session(people.key)
