@@ -317,3 +317,20 @@ def test_order_by_errors(alice: Any, text: str, position: int, message: str) -> 
     assert caught.value.message.startswith(message)
     assert caught.value.position == position
     assert caught.value.code == "invalid_order_by"
+
+
+def test_a_filter_is_parsed_once_and_a_bad_one_is_refused_every_time() -> None:
+    """Parse trees are kept by text (`grammar._tree`): the same text gives the same (frozen) tree; an
+    ordering comes out as a new list each time, so a caller that changes it changes no later answer; a
+    text that does not parse is refused again, with its position, however often it is sent."""
+    from em.search.grammar import parse_filter, parse_order
+
+    text = "params.opt = 'adam' AND metrics.acc > 0.9"
+    assert parse_filter(text) is parse_filter(text)
+    first = parse_order("metrics.acc DESC, params.lr")
+    first.clear()
+    assert [term.entity.label for term in parse_order("metrics.acc DESC, params.lr")] == ["metrics.acc", "params.lr"]
+    for _ in range(2):
+        with pytest.raises(FilterError) as refused:
+            parse_filter("params.opt = ")
+        assert refused.value.position == len("params.opt = ")

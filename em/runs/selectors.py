@@ -3,12 +3,13 @@
 Scope comes first and from `em.access` alone: the runs a user may see (or those below a folder they
 may see), never trashed ones; the filter and ordering only narrow and sort that. A page is fetched in
 two steps — the ordered ids of the page from the (lean) search query, then those runs with everything
-a row shows (`page_rows`, `RowCells.load`) — because joining users and runs into a query that filters
-and sorts 100,000 runs makes PostgreSQL carry wide rows through the whole plan. Either way a page costs
-the same few queries however many runs it holds, and it is read as plain column values: building a
-model instance for each of a page's ~1,500 params, metric summaries and tags, and five joined instances
-for each node, cost ten times what reading their columns costs. The API turns those values into rows
-(`em.api.run_detail.rows_of`).
+a row shows — because joining users and runs into a query that filters and sorts 100,000 runs makes
+PostgreSQL carry wide rows through the whole plan. On PostgreSQL the second step is one statement
+that writes the rows' JSON itself (`em.runs.row_json`); elsewhere it is `page_rows` and `RowCells.load`
+here, which the API spells as rows (`em.api.run_detail.rows_of`). Either way a page costs the same few
+queries however many runs it holds, and it is read as plain column values: building a model instance
+for each of a page's ~1,500 params, metric summaries and tags, and five joined instances for each node,
+cost ten times what reading their columns costs.
 """
 
 from __future__ import annotations

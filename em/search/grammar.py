@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from lark import Lark, Token, Transformer_NonRecursive
@@ -246,6 +246,14 @@ def _parser() -> Lark:
     return Lark(GRAMMAR, parser="lalr", start=["filter", "order_list"], lexer="contextual")
 
 
+@lru_cache(maxsize=512)
+def _tree(text: str, start: str) -> Any:
+    """The syntax tree of `text`, parsed once: the portal sends the same filter again for every page, sort
+    and refresh (0.4 ms a parse), and the tree is frozen dataclasses that no reader changes (lists are
+    copied out, `parse_order`). A text that fails to parse raises every time: only trees are kept."""
+    return _ToAst().transform(_parser().parse(text, start=start))
+
+
 def _parse(text: str, start: str, error: type[FilterError]) -> Any:
     if len(text) > MAX_LENGTH:
         raise error(
@@ -256,7 +264,7 @@ def _parse(text: str, start: str, error: type[FilterError]) -> Any:
             token=text[MAX_LENGTH : MAX_LENGTH + 10],
         )
     try:
-        return _ToAst().transform(_parser().parse(text, start=start))
+        return _tree(text, start)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text, error) from None
     except VisitError as exc:  # a literal or key the transformer refused
@@ -276,7 +284,7 @@ def parse_filter(text: str) -> Expr | None:
 def parse_order(text: str) -> list[OrderTerm]:
     """`metrics.val.acc DESC, params.lr` as ordering terms (ascending unless DESC)."""
     terms: list[OrderTerm] = _parse(text, "order_list", OrderByError)
-    return terms
+    return list(terms)
 
 
 def _retyped(exc: FilterError, error: type[FilterError]) -> FilterError:
