@@ -159,3 +159,14 @@ def test_raw_json_renders_through_every_path_of_the_renderer():
     assert b"\n  " in indented and json.loads(indented) == json.loads(fast)
     escaped = JSONRenderer().render({"rows": [raw], "odd": "\ud800"})
     assert json.loads(escaped) == {"rows": [{"a": [1.0, "line\u2028sep"], "b": None}], "odd": "\ud800"}
+
+
+def test_under_another_time_zone_the_rows_are_spelt_in_python(alice):
+    """PostgreSQL writes times in UTC only: where times are shown in another zone, the rows come from the
+    Python path, in that zone, as every other answer gives them."""
+    run = make_run(folder(root(alice), "sweep"), "r", by=alice, started_at=datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC))
+    with timezone.override("Europe/Paris"):
+        assert not row_json.available()
+        rows = search_rows(Checker(alice), [run.node_id])
+        assert not any(isinstance(row, RawJSON) for row in rows)
+        assert rendered(rows)[0]["run"]["started_at"] == "2026-03-04T06:06:07+01:00"

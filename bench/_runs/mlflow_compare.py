@@ -17,8 +17,9 @@ batches); read that metric back whole (MLflow: get-history in pages of 25,000 as
 max_points=100000, in the compact form its SDK and portal ask for) and sampled to 1,000 points (MLflow:
 the UI's get-history-bulk-interval; EM: max_points=1000); search `--mlflow-runs` finished runs,
 bulk-loaded alike on both sides (the same names, params and metric values), with one three-term filter,
-first 100 by a metric: timed once every server thread has searched (`SEARCH_WARMUPS`), and before that
-(`_unwarmed`, the dozen searches after the first, as this bench measured it until then).
+first 100 by a metric. The sampled read and the search are timed once every server thread has served
+them (`WARMUPS`), and before that (`_unwarmed`, the dozen reads after the first, as this bench measured
+them until then).
 
 Beside the one-client creation rate it reports the CPU time each side's server and, apart, the database
 spent per run created (`cpu_seconds`): where one side waits rather than computes, a rate ratio says little
@@ -57,12 +58,13 @@ MLFLOW_BATCH = 1000  # MLflow's MAX_METRICS_PER_BATCH
 MLFLOW_HISTORY_PAGE = 25_000  # what MlflowClient.get_metric_history asks for per page
 INGEST_POINTS = 100_000
 EM_THREADS = 8
-# Searches made before the search is timed, both sides: two for each of EM's server threads (2 workers x
-# EM_THREADS), each with its own database connection, which a sequential client's requests visit in turn.
-# The first search on a connection costs ~20 ms more on EM (planning with cold catalog caches, preparing
-# the page statement): without this, a dozen searches measured mostly first searches. The figure before
-# these is reported too (`search_cold`).
-SEARCH_WARMUPS = 2 * 2 * EM_THREADS
+# Reads made before a small read (a search, a sampled history) is timed, on both sides: two for each of
+# EM's server threads (2 workers x EM_THREADS), each with its own database connection. Once the 32-client
+# burst has started every thread, a sequential client's requests visit them in turn, and the first such
+# read on a connection costs EM ~20 ms more for a search (planning with cold catalog caches, preparing
+# its statements): a dozen reads then measured mostly first reads. The figures before are reported too
+# (`_unwarmed`).
+WARMUPS = 2 * 2 * EM_THREADS
 SAMPLED = 1000
 # MLflow compares params as strings only (=, !=, LIKE), so the filter is one both languages read the same.
 FILTER = "params.optimizer = 'adam' AND params.batch_size = '64' AND metrics.`val.accuracy` > 0.6"
@@ -378,6 +380,15 @@ def median_ms(operation: Callable[[], Any], repeat: int) -> float:
     return statistics.median(seconds(operation) * 1000 for _ in range(repeat))
 
 
+def before_and_after_warming(operation: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """The median ms of `operation` as it comes (after one call), then again once it has been made
+    `WARMUPS` more times, so that every server thread has served it (see `WARMUPS`)."""
+    unwarmed = median_ms(operation, repeat)
+    for _ in range(WARMUPS):
+        operation()
+    return unwarmed, median_ms(operation, repeat)
+
+
 def create_in_parallel(side: MlflowSide | EmSide, specs: list[Spec], clients: int) -> float:
     """Seconds for `clients` clients, each with its own connection, to create `specs` between them at once."""
     shares = [specs[i::clients] for i in range(clients)]
@@ -454,20 +465,21 @@ def workload(
         yield "history_full", median_ms(lambda: side.history(run_id), max(3, repeat // 3))
         if isinstance(side, MlflowSide):
             assert 0 < side.sampled(run_id) <= SAMPLED
-            yield "history_sampled", median_ms(lambda: side.sampled(run_id), repeat)
+            unwarmed, warmed = before_and_after_warming(lambda: side.sampled(run_id), repeat)
         else:
             assert 0 < side.history(run_id, SAMPLED) <= SAMPLED
-            yield "history_sampled", median_ms(lambda: side.history(run_id, SAMPLED), repeat)
+            unwarmed, warmed = before_and_after_warming(lambda: side.history(run_id, SAMPLED), repeat)
+        yield "history_sampled_cold", unwarmed
+        yield "history_sampled", warmed
     if "search" in only:
         side.tidy()
         fresh()
         found = side.search()
         assert found, "the search found nothing"
         assert found == sorted(found, reverse=True), found[:5]
-        yield "search_cold", median_ms(side.search, repeat)
-        for _ in range(SEARCH_WARMUPS):
-            side.search()
-        yield "search", median_ms(side.search, repeat)
+        unwarmed, warmed = before_and_after_warming(side.search, repeat)
+        yield "search_cold", unwarmed
+        yield "search", warmed
         yield "search_matches", len(found)
 
 
@@ -521,6 +533,7 @@ def pairs(created: int, clients: int, searched: int) -> list[Pair]:
         Pair(f"ingest_{INGEST_POINTS // 1000}k_points", "points/s", "higher"),
         Pair(f"history_{INGEST_POINTS // 1000}k_points_whole", "ms", "lower"),
         Pair(f"history_{INGEST_POINTS // 1000}k_points_sampled_to_{SAMPLED}", "ms", "lower"),
+        Pair(f"history_{INGEST_POINTS // 1000}k_points_sampled_to_{SAMPLED}_unwarmed", "ms", "lower"),
         Pair(f"search_{searched}_runs_3_terms_first_100", "ms", "lower"),
         Pair(f"search_{searched}_runs_3_terms_first_100_unwarmed", "ms", "lower"),
         Pair("search_first_page_rows", "runs", "same"),
@@ -561,7 +574,7 @@ def run(args: Namespace, people: fixtures.People, collector: Any) -> str:
     table = pairs(args.create_runs, args.create_clients, args.mlflow_runs)
     keys = ("create_runs", "create_runs_two_calls", "create_runs_parallel", "create_cpu", "create_cpu_database")
     keys += ("ingest", "history_full")
-    keys += ("history_sampled", "search", "search_cold")
+    keys += ("history_sampled", "history_sampled_cold", "search", "search_cold")
     keys += ("search_matches",)
     results: dict[str, dict[str, float]] = {}
 
