@@ -199,17 +199,29 @@ def _lifetime(
 ) -> tuple[str, datetime, datetime | None]:
     """A new run's status and times: started now unless said; an end state ends now unless said, and
     only an end state has an end, no earlier than the start."""
-    if status not in RunStatus.values:
-        raise errors.InvalidInput(f"Unknown status {status!r}; one of {', '.join(RunStatus.values)}.")
+    _refuse_unknown_status(status)
     started = started_at or timezone.now()
     if status == RunStatus.RUNNING:
         if ended_at is not None:
-            raise errors.InvalidInput("`ended_at` is set together with the `status` that ends the run.")
+            raise errors.InvalidInput(ENDED_WITHOUT_STATUS)
         return status, started, None
     ended = ended_at or max(timezone.now(), started)
-    if ended < started:
-        raise errors.InvalidInput("`ended_at` is before the run started.")
+    _refuse_end_before_start(ended, started)
     return status, started, ended
+
+
+# Said alike whether a run is made ended (`create_live_run`) or ended later (`update_run`).
+ENDED_WITHOUT_STATUS = "`ended_at` is set together with the `status` that ends the run."
+
+
+def _refuse_unknown_status(status: str) -> None:
+    if status not in RunStatus.values:
+        raise errors.InvalidInput(f"Unknown status {status!r}; one of {', '.join(RunStatus.values)}.")
+
+
+def _refuse_end_before_start(ended: datetime, started: datetime | None) -> None:
+    if started is not None and ended < started:
+        raise errors.InvalidInput("`ended_at` is before the run started.")
 
 
 def _known_relations(run: Run, **rows: list[Any]) -> None:
@@ -239,10 +251,10 @@ def update_run(
     run = editable(run, by)
     if notes is not None and (not isinstance(notes, str) or len(notes) > MAX_NOTES_LENGTH):
         raise errors.InvalidInput(f"Notes are text of at most {MAX_NOTES_LENGTH} characters.")
-    if status is not None and status not in RunStatus.values:
-        raise errors.InvalidInput(f"Unknown status {status!r}; one of {', '.join(RunStatus.values)}.")
+    if status is not None:
+        _refuse_unknown_status(status)
     if ended_at is not None and status is None:
-        raise errors.InvalidInput("`ended_at` is set together with the `status` that ends the run.")
+        raise errors.InvalidInput(ENDED_WITHOUT_STATUS)
     with transaction.atomic():
         locked = Run.objects.select_for_update().get(pk=run.pk)  # two finishers: the second sees the first
         changed = []
@@ -253,8 +265,7 @@ def update_run(
                     detail={"status": locked.status},
                 )
             end = ended_at or timezone.now()
-            if locked.started_at is not None and end < locked.started_at:
-                raise errors.InvalidInput("`ended_at` is before the run started.")
+            _refuse_end_before_start(end, locked.started_at)
             run.status, run.ended_at = status, end
             changed += ["status", "ended_at"]
         if notes is not None:
