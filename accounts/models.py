@@ -65,7 +65,7 @@ class ApiKey(models.Model):
 class GroupManager(models.Model):
     """A user who may add and remove a group's members (and managers), so teams run their own groups."""
 
-    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="managers")
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="managers", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="managed_groups")
 
     class Meta:

@@ -27,7 +27,7 @@ class Version(models.Model):
     """
 
     id = models.CharField(primary_key=True, max_length=40, editable=False)
-    asset = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+")
+    asset = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+", db_index=False)
     manifest = models.ForeignKey("em.Manifest", on_delete=models.PROTECT, related_name="+", db_index=False)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     merged = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
@@ -46,7 +46,7 @@ class Version(models.Model):
 class Branch(models.Model):
     """A movable name for a line of versions; `head` is null until its first commit."""
 
-    asset = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+")
+    asset = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+", db_index=False)
     name = models.CharField(max_length=100)
     head = models.ForeignKey(Version, null=True, blank=True, on_delete=models.RESTRICT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -62,7 +62,7 @@ class Branch(models.Model):
 class Tag(models.Model):
     """An immutable name for one version (`v1`, `best`), unique within its asset."""
 
-    asset = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+")
+    asset = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+", db_index=False)
     name = models.CharField(max_length=100)
     version = models.ForeignKey(Version, on_delete=models.RESTRICT, related_name="tags")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -86,7 +86,7 @@ class StagedChange(models.Model):
         ADD = "add"
         DELETE = "delete"
 
-    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="staged")
+    branch = models.ForeignKey(Branch, on_delete=models.CASCADE, related_name="staged", db_index=False)
     path = models.CharField(max_length=1024)
     op = models.CharField(max_length=8, choices=Op.choices)
     sha256 = models.CharField(max_length=64, blank=True, default="")

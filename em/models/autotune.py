@@ -72,7 +72,7 @@ class AutoTune(models.Model):
 
 
 class Trial(models.Model):
-    autotune = models.ForeignKey(AutoTune, on_delete=models.CASCADE, related_name="trials")
+    autotune = models.ForeignKey(AutoTune, on_delete=models.CASCADE, related_name="trials", db_index=False)
     number = models.PositiveIntegerField(help_text="The trial's id in its search (Optuna's trial.number).")
     status = models.CharField(max_length=16, choices=TrialStatus.choices, default=TrialStatus.RUNNING)
     params = models.JSONField(default=dict, blank=True)
@@ -100,7 +100,7 @@ class Trial(models.Model):
 class TrialParam(models.Model):
     """One flattened parameter of a trial: text as written, and the number when it is one."""
 
-    trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="param_rows")
+    trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="param_rows", db_index=False)
     key = models.CharField(max_length=500)
     value = models.TextField()
     number = models.FloatField(null=True, blank=True)

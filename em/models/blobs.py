@@ -32,7 +32,7 @@ class BlobOwner(models.Model):
     """`user` has sent the bytes of `blob` (or was given them by a node they could read, on migration)."""
 
     blob = models.ForeignKey(Blob, on_delete=models.CASCADE, related_name="owners")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -54,7 +54,7 @@ class Manifest(models.Model):
 
 
 class ManifestEntry(models.Model):
-    manifest = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="entries")
+    manifest = models.ForeignKey(Manifest, on_delete=models.CASCADE, related_name="entries", db_index=False)
     path = models.CharField(max_length=1024)
     blob = models.ForeignKey(Blob, on_delete=models.PROTECT, related_name="+")
     size = models.BigIntegerField()

@@ -4,6 +4,11 @@ A `Run` is the detail of a `Node` of kind Run. Its hyper-parameters are flattene
 (`Param`), each metric is a columnar series (`MetricSeries` with its summary, `MetricChunk` with packed
 arrays — never a row per point), tags are editable key/values, and lineage edges tie the run to the
 artifacts, models and datasets it used and produced.
+
+A foreign key whose table has a unique constraint leading with it (`(run, key)`, `(series, seq)`) gets
+no index of its own (`db_index=False`): that constraint's index serves lookups by the key alone, and a
+second one would only be written on every insert, ten params, five series and five chunks a run
+created (tests/test_indexes.py holds every model of ours to this).
 """
 
 from __future__ import annotations
@@ -103,7 +108,7 @@ class Run(models.Model):
 class Param(models.Model):
     """One flattened hyper-parameter: text as written, and the number when it is one."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="params")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="params", db_index=False)
     key = models.CharField(max_length=500)
     value = models.TextField()
     number = models.FloatField(null=True, blank=True)
@@ -125,7 +130,7 @@ class Param(models.Model):
 class MetricSeries(models.Model):
     """A metric's history for one run (`<stage>.<name>`, e.g. `val.loss`) and its summary for search."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metrics")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metrics", db_index=False)
     key = models.CharField(max_length=500)
     count = models.BigIntegerField(default=0)
     min = models.FloatField(null=True, blank=True)
@@ -157,7 +162,7 @@ class MetricChunk(models.Model):
     chunk's end points (em/runs/overview.py), so a sampled history never reads the arrays.
     """
 
-    series = models.ForeignKey(MetricSeries, on_delete=models.CASCADE, related_name="chunks")
+    series = models.ForeignKey(MetricSeries, on_delete=models.CASCADE, related_name="chunks", db_index=False)
     seq = models.PositiveIntegerField()
     count = models.PositiveIntegerField()
     first_step = models.BigIntegerField()
@@ -176,7 +181,7 @@ class MetricChunk(models.Model):
 
 
 class Tag(models.Model):
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="tags")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="tags", db_index=False)
     key = models.CharField(max_length=250)
     value = models.TextField(blank=True, default="")
     prefix = _prefix()
@@ -204,7 +209,7 @@ class LineageEdge(models.Model):
         INPUT = "input"
         OUTPUT = "output"
 
-    run = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="lineage_edges")
+    run = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="lineage_edges", db_index=False)
     direction = models.CharField(max_length=8, choices=Direction.choices)
     other = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="lineage_uses")
     ref = models.CharField(max_length=255, blank=True, default="")
