@@ -32,6 +32,7 @@ from em.client.sdk import bundle
 
 HASH_CHUNK = 1 << 20
 
+
 @dataclass
 class Outcome:
     """What happened to one folder: uploaded (node), skipped (node or previous remote), or failed."""

@@ -232,9 +232,7 @@ def adopt(path: Path, *, sha256: str, md5: str, size: int, by: Any) -> Blob:
     return settle(sha256=sha256, md5=md5, size=size, by=by, store=store, drop=lambda: path.unlink(missing_ok=True))
 
 
-def settle(
-    *, sha256: str, md5: str, size: int, by: Any, store: Callable[[str], str], drop: Callable[[], None]
-) -> Blob:
+def settle(*, sha256: str, md5: str, size: int, by: Any, store: Callable[[str], str], drop: Callable[[], None]) -> Blob:
     """Record verified bytes as the blob `sha256`, owned by `by`, whichever way they arrived.
 
     `store(name)` puts the bytes into storage under `name` (or a free name beside it) and answers the name
