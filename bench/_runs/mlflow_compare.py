@@ -23,9 +23,7 @@ them until then).
 
 Beside the one-client creation rate it reports the CPU time each side's server and, apart, the database
 spent per run created (`cpu_seconds`): where one side waits rather than computes, a rate ratio says little
-about what many clients at once can get, and this says the most. Beside each side's creation and search
-it times a fixed loop in the bench's own process (`machine_probe_ms`): this machine's CPU speed moves by
-half from minute to minute, and a ratio is only fair where both halves saw the same speed.
+about what many clients at once can get, and this says the most.
 """
 
 from __future__ import annotations
@@ -68,7 +66,6 @@ EM_THREADS = 8
 # (`_unwarmed`).
 WARMUPS = 2 * 2 * EM_THREADS
 SAMPLED = 1000
-PROBE_LOOP = 1_000_000  # iterations of `machine_probe_ms`'s loop: ~50-70 ms here
 # MLflow compares params as strings only (=, !=, LIKE), so the filter is one both languages read the same.
 FILTER = "params.optimizer = 'adam' AND params.batch_size = '64' AND metrics.`val.accuracy` > 0.6"
 ORDER = "metrics.`val.accuracy` DESC"
@@ -94,8 +91,6 @@ class Pair:
             return "-"
         if self.better == "same":  # a check that both sides found the same, not a speed
             return "same" if self.ratio == 1 else "DIFFER"
-        if self.better == "probe":  # the machine's speed as each side was measured, not a server's
-            return "-"
         em_wins = self.ratio < 1 if self.better == "lower" else self.ratio > 1
         factor = 1 / self.ratio if self.better == "lower" else self.ratio
         return f"EM {factor:.1f}x" if em_wins else f"MLflow {1 / factor:.1f}x"
@@ -380,26 +375,6 @@ def cpu_seconds(group: int) -> tuple[float, float]:
     return server / tick, database / tick
 
 
-def machine_probe_ms(tries: int = 5) -> float:
-    """How fast this machine's CPU is just now: the median ms of a fixed pure-Python loop in this process.
-
-    The 2-core machine this bench runs on shares its CPU with work outside it. On 2026-12-01 the same
-    3,000,000-iteration loop took 140 to 212 ms from one try to the next with nothing else running, and
-    one client creating runs on EM moved between 52 and 120 runs/s with it (server CPU 5.5 to 11.5 ms
-    a run, the same code and database), while MLflow's creation, which mostly waits, hardly moved. So
-    each side's creation and search are taken with a probe beside them: where the two differ, the
-    ratio compared two machine speeds as well as two servers."""
-
-    def loop() -> float:
-        start = time.perf_counter()
-        total = 0
-        for i in range(PROBE_LOOP):
-            total += i * i
-        return (time.perf_counter() - start) * 1000
-
-    return statistics.median(loop() for _ in range(tries))
-
-
 def median_ms(operation: Callable[[], Any], repeat: int) -> float:
     operation()
     return statistics.median(seconds(operation) * 1000 for _ in range(repeat))
@@ -467,12 +442,10 @@ def workload(
     fresh()
     if "create" in only:
         group = os.getpgid(side.server.process.pid)
-        probe = machine_probe_ms()
         server, database = cpu_seconds(group)
         took = seconds(lambda: side.create_runs(specs))
         server_after, database_after = cpu_seconds(group)
         yield "create_runs", len(specs) / took
-        yield "probe_create", probe
         yield "create_cpu", (server_after - server) * 1000 / len(specs)
         yield "create_cpu_database", (database_after - database) * 1000 / len(specs)
         parallel = [(f"par-{name}", hparams, final) for name, hparams, final in specs]
@@ -504,9 +477,7 @@ def workload(
         found = side.search()
         assert found, "the search found nothing"
         assert found == sorted(found, reverse=True), found[:5]
-        probe = machine_probe_ms()
         unwarmed, warmed = before_and_after_warming(side.search, repeat)
-        yield "probe_search", probe
         yield "search_cold", unwarmed
         yield "search", warmed
         yield "search_matches", len(found)
@@ -566,8 +537,6 @@ def pairs(created: int, clients: int, searched: int) -> list[Pair]:
         Pair(f"search_{searched}_runs_3_terms_first_100", "ms", "lower"),
         Pair(f"search_{searched}_runs_3_terms_first_100_unwarmed", "ms", "lower"),
         Pair("search_first_page_rows", "runs", "same"),
-        Pair("machine_probe_before_create", "ms", "probe"),
-        Pair("machine_probe_before_search", "ms", "probe"),
     ]
 
 
@@ -593,8 +562,7 @@ def as_results(table: Iterable[Pair]) -> list[Result]:
     for p in table:
         for side, value, unit in (("em", p.em, p.unit), ("mlflow", p.mlflow, p.unit), ("ratio", p.ratio, "EM/MLflow")):
             if value is not None:
-                better = "lower" if p.better == "probe" else p.better  # a probe is a time: lower is faster
-                out.append(Result(f"vs_mlflow.{p.name}.{side}", round(value, 3), unit, None, better))
+                out.append(Result(f"vs_mlflow.{p.name}.{side}", round(value, 3), unit, None, p.better))
     return out
 
 
@@ -607,7 +575,7 @@ def run(args: Namespace, people: fixtures.People, collector: Any) -> str:
     keys = ("create_runs", "create_runs_two_calls", "create_runs_parallel", "create_cpu", "create_cpu_database")
     keys += ("ingest", "history_full")
     keys += ("history_sampled", "history_sampled_cold", "search", "search_cold")
-    keys += ("search_matches", "probe_create", "probe_search")
+    keys += ("search_matches",)
     results: dict[str, dict[str, float]] = {}
 
     def both() -> list[Result]:
